@@ -1,0 +1,42 @@
+# Every target sets itself up: a fresh clone needs only Python and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# FC runs python3.10: build the venv with pyenv's 3.10 when present, else fall back to python3.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10))),python3)
+
+# Both VPC SDKs send loopback traffic through a proxy when one is set (see wire.md 1.4).
+unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
+
+.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || { echo "creating $(VENV) with $(BASE_PYTHON)"; $(BASE_PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip wheel
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## Create .venv (python3.10 when available) with run-time and dev requirements
+
+lint: venv ## ruff check and ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: venv lint ## Lint, then run the whole test suite (unit, localcloud, integration)
+	$(PY) -m pytest
+
+localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
+	$(PY) -m localcloud $(ARGS)
+
+clean: ## Remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist

@@ -1,0 +1,108 @@
+"""`python -m localcloud`: run localcloud in the foreground until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+
+from localcloud.credentials import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    CredentialSpecError,
+    parse_credential,
+    parse_restriction,
+)
+from localcloud.faults import FaultRuleError
+from localcloud.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalCloud
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m localcloud",
+        description="Local stand-in for the Alibaba Cloud VPC, MNS and FC APIs.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    p.add_argument("--region", default=DEFAULT_REGION)
+    p.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
+    p.add_argument(
+        "--credential",
+        action="append",
+        default=[],
+        metavar="ID:SECRET[:TOKEN]",
+        help=f"accepted AccessKey (repeatable); default {DEFAULT_ACCESS_KEY_ID}:"
+        f"{DEFAULT_ACCESS_KEY_SECRET}",
+    )
+    p.add_argument(
+        "--restrict",
+        action="append",
+        default=[],
+        metavar="ID=Action1,Action2",
+        help="limit a credential to these actions (others: Forbidden)",
+    )
+    p.add_argument(
+        "--sub-user",
+        action="append",
+        default=[],
+        metavar="ID=Action1,Action2",
+        help="like --restrict, for a sub-user (others: Forbbiden.SubUser)",
+    )
+    p.add_argument("--quota", type=int, default=100, help="customer gateways per region")
+    p.add_argument("--faults", metavar="FILE", help="JSON list of fault rules to start with")
+    p.add_argument("--fault-seed", type=int, help="seed for fault probabilities (repeatable runs)")
+    p.add_argument("--ready-file", metavar="PATH", help="write the service URLs here when ready")
+    p.add_argument("--verbose", "-v", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s localcloud %(levelname)s %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        cloud = LocalCloud(
+            host=args.host,
+            port=args.port,
+            region=args.region,
+            account_id=args.account_id,
+            credentials=[parse_credential(c) for c in args.credential],
+            quota=args.quota,
+            fault_seed=args.fault_seed,
+        )
+        for spec in args.restrict:
+            cloud.cloud.credentials.restrict(*parse_restriction(spec))
+        for spec in args.sub_user:
+            cloud.cloud.credentials.restrict(*parse_restriction(spec), sub_user=True)
+        if args.faults:
+            cloud.cloud.faults.load_file(args.faults)
+    except (CredentialSpecError, FaultRuleError, OSError, ValueError) as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        return 2
+
+    cloud.start()
+    info = cloud.ready_info()
+    if args.ready_file:
+        tmp = f"{args.ready_file}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=2)
+        os.replace(tmp, args.ready_file)
+    print(json.dumps(info), flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

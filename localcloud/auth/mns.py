@@ -1,0 +1,136 @@
+"""MNS request authentication: `Authorization: MNS <AccessKeyId>:<Signature>`.
+
+String to sign (HMAC-SHA1 keyed with the bare AccessKey secret, Base64):
+
+    VERB \\n Content-MD5 \\n Content-Type \\n Date \\n CanonicalizedMNSHeaders CanonicalizedResource
+
+- CanonicalizedMNSHeaders: every `x-mns-*` header, lowercase name, sorted, `name:value\\n`.
+- CanonicalizedResource: the request URI exactly as sent (path and raw query).
+- The STS token travels in `security-token`, added after signing (so it is not signed).
+- aliyun-mns-sdk (Python) sends Content-MD5 as Base64 of the *hex* MD5; the documented form is
+  Base64 of the raw digest. Both are accepted, anything else is `InvalidDegist` (sic).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from localcloud.credentials import Credential, CredentialStore
+
+MAX_CLOCK_SKEW_S = 15 * 60
+
+
+class MnsAuthError(Exception):
+    """A request that fails authentication; carries the MNS error code and HTTP status."""
+
+    def __init__(self, code: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What the verifier needs from an HTTP request (header names case-insensitive)."""
+
+    method: str
+    resource: str  # path plus `?query`, as sent
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def string_to_sign(request: SignedRequest) -> str:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    mns_headers = "".join(
+        f"{name}:{headers[name]}\n" for name in sorted(headers) if name.startswith("x-mns-")
+    )
+    return "\n".join(
+        [
+            request.method,
+            headers.get("content-md5", ""),
+            headers.get("content-type", ""),
+            headers.get("date", ""),
+            mns_headers + request.resource,
+        ]
+    )
+
+
+def sign(secret: str, text: str) -> str:
+    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def content_md5_matches(header: str, body: bytes) -> bool:
+    """True when `header` is Base64 of the raw MD5 digest or of its hex string (SDK quirk)."""
+    try:
+        decoded = base64.b64decode(header.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    md5 = hashlib.md5(body)
+    return decoded in (md5.digest(), md5.hexdigest().encode("ascii"))
+
+
+def verify(request: SignedRequest, credentials: CredentialStore, now: datetime) -> Credential:
+    """Return the caller's credential, or raise MnsAuthError with the code MNS would send."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    authorization = headers.get("authorization")
+    if not authorization:
+        raise MnsAuthError("MissingAuthorizationHeader", 400, "Authorization header is required.")
+    date = headers.get("date")
+    if not date:
+        raise MnsAuthError("MissingDateHeader", 400, "Date header is required.")
+    scheme, _, rest = authorization.partition(" ")
+    key_id, sep, signature = rest.strip().partition(":")
+    if scheme != "MNS" or not sep or not key_id or not signature:
+        raise MnsAuthError(
+            "InvalidAuthorizationHeader", 400, "The Authorization header format is invalid."
+        )
+    try:
+        sent = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        sent = None
+    if sent is None or sent.tzinfo is None:
+        raise MnsAuthError("InvalidDateHeader", 400, "The Date header format is invalid.")
+    if abs((now - sent.astimezone(timezone.utc)).total_seconds()) > MAX_CLOCK_SKEW_S:
+        raise MnsAuthError("TimeExpired", 408, "The http request you sent is expired.")
+    credential = credentials.get(key_id)
+    if credential is None:
+        raise MnsAuthError("InvalidAccessKeyId", 403, "The AccessKey Id you provided is not exist.")
+    md5 = headers.get("content-md5")
+    if md5 and not content_md5_matches(md5, request.body):
+        raise MnsAuthError("InvalidDegist", 400, "The Content-MD5 you specified is invalid.")
+    expected = sign(credential.access_key_secret, string_to_sign(request))
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
+        raise MnsAuthError(
+            "SignatureDoesNotMatch",
+            403,
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+        )
+    if credential.security_token is not None:
+        token = headers.get("security-token")
+        if not token:
+            # An STS AccessKeyId means nothing without its token.
+            raise MnsAuthError(
+                "InvalidAccessKeyId",
+                403,
+                "The AccessKey Id you provided is not exist (an STS AccessKeyId needs its "
+                "security-token header).",
+            )
+        if not hmac.compare_digest(token.encode("utf-8"), credential.security_token.encode()):
+            raise MnsAuthError(
+                "InvalidSecurityToken", 403, "The security token you provided is invalid."
+            )
+    return credential
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -195,39 +195,34 @@ class MnsResponses:
                 400,
                 f"A batch must hold 1 to {MAX_BATCH} messages (got {len(entries)}).",
             )
-        # Validate all first: a batch with any invalid entry stores nothing and reports
-        # per entry (the SDK reads <Messages><Message><ErrorCode/><ErrorMessage/>...).
-        errors = []
+        # As MNS: valid entries are stored even when others fail; a partial failure answers
+        # with one <Message> per entry, either MessageId + MessageBodyMD5 or ErrorCode +
+        # ErrorMessage (the exact shapes aliyun-mns-sdk's BatchSendMessageDecoder accepts).
+        results: list[tuple[str, str, str]] = []  # (kind, a, b)
         for body, delay, priority in entries:
             try:
-                self.backend.validate_message(queue, body, delay, priority)
-                errors.append(None)
+                sent = self.backend.send_message(queue, body, delay, priority)
             except MnsError as exc:
                 if exc.code == "QueueNotExist":
                     raise
-                errors.append(exc)
-        if any(errors):
-            items = "".join(
-                "<Message>"
-                + (
-                    wire.element("ErrorCode", e.code) + wire.element("ErrorMessage", e.message)
-                    if e
-                    else wire.element("ErrorCode", "") + wire.element("ErrorMessage", "")
-                )
-                + "</Message>"
-                for e in errors
-            )
-            ctx.params["Failed"] = sum(1 for e in errors if e)
-            raise _BatchError(400, "Messages", items, next(e for e in errors if e))
-        sent = self.backend.send_messages(queue, entries)
-        ctx.params["MessageIds"] = [s.message_id for s in sent]
+                results.append(("error", exc.code, exc.message))
+            else:
+                results.append(("sent", sent.message_id, sent.body_md5))
+        ctx.params["MessageIds"] = [a for kind, a, _ in results if kind == "sent"]
         items = "".join(
             "<Message>"
-            + wire.element("MessageId", s.message_id)
-            + wire.element("MessageBodyMD5", s.body_md5)
+            + (
+                wire.element("MessageId", a) + wire.element("MessageBodyMD5", b)
+                if kind == "sent"
+                else wire.element("ErrorCode", a) + wire.element("ErrorMessage", b)
+            )
             + "</Message>"
-            for s in sent
+            for kind, a, b in results
         )
+        failed = [(a, b) for kind, a, b in results if kind == "error"]
+        if failed:
+            ctx.params["Failed"] = len(failed)
+            raise _BatchError(400, "Messages", items, MnsError(failed[0][0], 400, failed[0][1]))
         return _xml("Messages", items, 201)
 
     def receive_message(self, ctx: _Context) -> Response:

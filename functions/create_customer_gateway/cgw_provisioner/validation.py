@@ -167,11 +167,14 @@ class RequestValidator:
         return ProvisioningRequest(fields=fields)
 
     def _schema_violations(self, fields: dict[str, Any]) -> Iterator[Violation]:
+        reported: set[tuple[str, ...]] = set()  # jsonschema repeats `required` per missing name
         for error in self._validator.iter_errors(fields):
             path = list(error.absolute_path)
             if error.validator == "required":
                 for name in error.validator_value:
-                    if name not in error.instance:
+                    key = ("required", *map(str, path), name)
+                    if name not in error.instance and key not in reported:
+                        reported.add(key)
                         yield _violation([*path, name], "required", "is required")
             elif error.validator == "additionalProperties":
                 known = tuple(error.schema.get("properties", {}))

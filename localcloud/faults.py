@@ -75,8 +75,11 @@ class _Bucket:
 
     def take(self, now: float) -> float | None:
         """Take a token; return None on success, else the seconds until one is available."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+        # `now` may predate a bucket created during the same decide() call: never refill
+        # by a negative interval (that left a fresh bucket just under one token).
+        elapsed = max(0.0, now - self.updated)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.updated = max(self.updated, now)
         if self.tokens >= 1:
             self.tokens -= 1
             return None

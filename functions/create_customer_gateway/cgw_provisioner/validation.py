@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32
 MAX_METADATA_BYTES = 4096
@@ -144,6 +142,9 @@ class RequestValidator:
     """Compiles the request schema once; validate() then costs one parse and one schema pass."""
 
     def __init__(self, schema: Mapping[str, Any] | None = None) -> None:
+        # jsonschema is most of this package's import time: paid here, once per instance.
+        from jsonschema import Draft202012Validator, FormatChecker
+
         schema = load_schema("provisioning-request") if schema is None else schema
         Draft202012Validator.check_schema(schema)
         self._schema = schema

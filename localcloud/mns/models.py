@@ -180,7 +180,7 @@ def decode_receipt_handle(handle: str) -> tuple[str, int]:
     token = handle[len(_HANDLE_PREFIX) :]
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-        message_id, generation, _nonce = raw.split("|")
+        message_id, generation, _nonce = raw.rsplit("|", 2)
         return message_id, int(generation)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise error from None

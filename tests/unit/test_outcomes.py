@@ -200,6 +200,12 @@ def test_big_request_echo_is_dropped_and_details_are_capped(validator):
     assert len(json.dumps(event)) < 32 * 1024
 
 
+def test_details_with_huge_keys_stay_small(validator):
+    body = ('{"RegionId":"cn-shanghai","' + "k" * 30_000 + '":1}').encode()
+    event = to_cloud_event(rejected(DELIVERY, validator.validate(body)), source=SOURCE, time=TIME)
+    assert len(json.dumps(event)) < 4 * 1024
+
+
 def test_lone_surrogates_are_replaced_so_the_event_encodes_as_utf8():
     outcome = failed(request_fields={"RegionId": "cn-shanghai", "Name": "x\ud800"})
     event = to_cloud_event(outcome, source=SOURCE, time=TIME)

@@ -48,12 +48,14 @@ RULES = [
     ({"RegionId": None}, "/RegionId", "type", "InvalidRegionId"),
     ({"RegionId": "Shanghai"}, "/RegionId", "pattern", "InvalidRegionId"),
     ({"RegionId": "cn_shanghai"}, "/RegionId", "pattern", "InvalidRegionId"),
+    ({"RegionId": "cn-shanghai\n"}, "/RegionId", "pattern", "InvalidRegionId"),
     ({"RegionId": "cn-" + "a" * 70}, "/RegionId", "maxLength", "InvalidRegionId"),
     # IpAddress
     ({"IpAddress": 3405803786}, "/IpAddress", "type", "InvalidIpAddress.WrongFormat"),
     ({"IpAddress": "203.0.113.256"}, "/IpAddress", "format:ipv4", "InvalidIpAddress.WrongFormat"),
     ({"IpAddress": "203.0.113.010"}, "/IpAddress", "format:ipv4", "InvalidIpAddress.WrongFormat"),
     ({"IpAddress": "203.0.113"}, "/IpAddress", "format:ipv4", "InvalidIpAddress.WrongFormat"),
+    ({"IpAddress": "203.0.113.1\n"}, "/IpAddress", "format:ipv4", "InvalidIpAddress.WrongFormat"),
     ({"IpAddress": "2001:db8::1"}, "/IpAddress", "format:ipv4", "InvalidIpAddress.WrongFormat"),
     ({"IpAddress": "0.1.2.3"}, "/IpAddress", "refused-range", "InvalidIpAddress.WrongFormat"),
     ({"IpAddress": "100.64.0.0"}, "/IpAddress", "refused-range", "InvalidIpAddress.WrongFormat"),
@@ -88,6 +90,7 @@ RULES = [
     ({"Name": "a" * 129}, "/Name", "maxLength", "InvalidName"),
     ({"Name": "HTTPS:x"}, "/Name", "name-charset", "InvalidName"),
     ({"Name": "gw 1"}, "/Name", "name-charset", "InvalidName"),
+    ({"Name": "gw1\n"}, "/Name", "name-charset", "InvalidName"),
     ({"Name": "gw\u00b2"}, "/Name", "name-charset", "InvalidName"),
     ({"Name": 12}, "/Name", "type", "InvalidName"),
     # Description
@@ -114,6 +117,8 @@ RULES = [
     ({"Asn": "0.45104"}, "/Asn", "asn-reserved", "InvalidAsn"),
     ({"Asn": "AS65001"}, "/Asn", "pattern", "InvalidAsn"),
     ({"Asn": "1.2.3"}, "/Asn", "pattern", "InvalidAsn"),
+    ({"Asn": "65001\n"}, "/Asn", "pattern", "InvalidAsn"),
+    ({"Asn": "６５００１"}, "/Asn", "pattern", "InvalidAsn"),
     ({"Asn": 1.5}, "/Asn", "type", "InvalidAsn"),
     ({"Asn": True}, "/Asn", "type", "InvalidAsn"),
     # AuthKey
@@ -122,11 +127,13 @@ RULES = [
     ({"AuthKey": "has space"}, "/AuthKey", "pattern", "InvalidAuthKey"),
     ({"AuthKey": "why?"}, "/AuthKey", "pattern", "InvalidAuthKey"),
     ({"AuthKey": "密钥"}, "/AuthKey", "pattern", "InvalidAuthKey"),
+    ({"AuthKey": "key\n"}, "/AuthKey", "pattern", "InvalidAuthKey"),
     # ClientToken
     ({"ClientToken": ""}, "/ClientToken", "minLength", "InvalidClientToken"),
     ({"ClientToken": "t" * 65}, "/ClientToken", "maxLength", "InvalidClientToken"),
     ({"ClientToken": "tok\u00e9n"}, "/ClientToken", "pattern", "InvalidClientToken"),
     ({"ClientToken": "tok en"}, "/ClientToken", "pattern", "InvalidClientToken"),
+    ({"ClientToken": "token\n"}, "/ClientToken", "pattern", "InvalidClientToken"),
     # ResourceGroupId
     (
         {"ResourceGroupId": "acfmxazb4ph6aiy"},
@@ -135,6 +142,7 @@ RULES = [
         "InvalidResourceGroupId",
     ),
     ({"ResourceGroupId": "rg-ABC"}, "/ResourceGroupId", "pattern", "InvalidResourceGroupId"),
+    ({"ResourceGroupId": "rg-abc\n"}, "/ResourceGroupId", "pattern", "InvalidResourceGroupId"),
     # Tags
     ({"Tags": {}}, "/Tags", "type", "InvalidTags"),
     ({"Tags": [{"Key": f"k{i}"} for i in range(21)]}, "/Tags", "maxItems", "InvalidTags"),

@@ -19,6 +19,7 @@ CREATED = "vpc.customergateway.created"
 FAILED = "vpc.customergateway.failed"
 MASK = "******"
 MAX_DETAILS = 50  # violations listed in error.details; error.message says how many there were
+MAX_DETAIL_CHARS = 512  # per string in a detail
 MAX_REQUEST_ECHO_BYTES = 16 * 1024  # a bigger request is echoed as null (MNS messages <= 64 KiB)
 _SECRET_FIELDS = ("AuthKey",)
 _TOKEN_CHARACTERS = frozenset(chr(code) for code in range(0x21, 0x7F))
@@ -134,7 +135,7 @@ def event_source(region: str, account_id: str, service: str, function: str) -> s
 
 
 def _error_data(error: OutcomeError) -> dict[str, Any]:
-    details = [_json_safe(dict(detail)) for detail in error.details[:MAX_DETAILS]]
+    details = [_bounded(_json_safe(dict(detail))) for detail in error.details[:MAX_DETAILS]]
     message = error.message
     if len(error.details) > MAX_DETAILS:
         message += f" ({len(error.details)} violations, the first {MAX_DETAILS} listed)"
@@ -144,6 +145,14 @@ def _error_data(error: OutcomeError) -> dict[str, Any]:
         "httpStatus": error.http_status,
         "retryable": bool(error.retryable),
         "details": details,
+    }
+
+
+def _bounded(detail: dict[str, Any]) -> dict[str, Any]:
+    """A detail whose strings (a pointer to a 60 KiB key, say) cannot swell the event."""
+    return {
+        key: value[:MAX_DETAIL_CHARS] if isinstance(value, str) else value
+        for key, value in detail.items()
     }
 
 

@@ -128,7 +128,7 @@ class ProvisioningRequest:
 class Rejection:
     code: str  # error.code: the first violation's code in CODES order
     message: str
-    violations: tuple[Violation, ...]  # every violation, in CODES order then pointer order
+    violations: tuple[Violation, ...]  # every violation, in CODES order (then as found)
     fields: Mapping[str, Any] | None  # the parsed object when the body was a JSON object
 
 
@@ -149,7 +149,6 @@ class RequestValidator:
         Draft202012Validator.check_schema(schema)
         self._schema = schema
         self._validator = Draft202012Validator(schema, format_checker=FormatChecker(["ipv4"]))
-        self._known_fields = tuple(schema.get("properties", {}))
 
     def validate(self, body: bytes) -> ProvisioningRequest | Rejection:
         """Never raises: any bytes give a ProvisioningRequest or a Rejection."""
@@ -484,10 +483,12 @@ def _shown(path: list[str | int], value: Any) -> str:
 
 
 def _describe(path: list[str | int]) -> str:
+    """A field's name for a message: RegionId, Tags[3].Key (long keys shortened)."""
     if not path:
         return "the request"
+    parts = [p if isinstance(p, int) or len(p) <= 64 else p[:61] + "..." for p in path]
     return "".join(
-        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path)
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(parts)
     )
 
 

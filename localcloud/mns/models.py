@@ -1,324 +1,85 @@
-"""MNS state and rules: queues, messages, topics, subscriptions, in-process listeners.
+"""MNS state and rules: the backend behind the wire API and the in-process API.
 
 One lock (inside a Condition) guards the whole backend; long-polling receivers wait on the
 Condition and every send (and delete of a queue) wakes them, so a receive returns as soon as
 a message is available. Times are wall-clock: seconds for queue/topic metadata (CreateTime),
 milliseconds for message times (EnqueueTime, NextVisibleTime...), as MNS returns them.
 
-This module is also the in-process API other localcloud parts use (the FC trigger emulation):
-see `MnsBackend` (create_queue, send_message, receive_messages, delete_message,
-change_visibility, publish_message, add_listener...). Errors raise `MnsError` with the code
-and HTTP status the wire would carry.
+`MnsBackend` is also the in-process API other localcloud parts use (the FC trigger
+emulation): create_queue, send_message, receive_messages, delete_message, change_visibility,
+publish_message, add_listener... Errors raise `MnsError` with the code and HTTP status the
+wire would carry. Queue mechanics live in queues.py, topic mechanics in topics.py.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import itertools
 import logging
-import queue as queue_module
 import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.mns import notifications
+from localcloud.mns.errors import (
+    MnsError,
+    check_range,
+    invalid_argument,
+    message_not_exist,
+    queue_not_exist,
+    topic_not_exist,
+)
+from localcloud.mns.queues import (
+    DEFAULT_PRIORITY,
+    MAX_BATCH,
+    MAX_WAIT_SECONDS,
+    PRIORITY_RANGE,
+    QUEUE_ATTRIBUTES,
+    Queue,
+    ReceivedMessage,
+    SentMessage,
+    _StoredMessage,
+    body_md5,
+    decode_receipt_handle,
+    encode_receipt_handle,
+    queue_attributes,
+)
+from localcloud.mns.topics import (
+    LISTENER_FORMATS,
+    MAX_TAG_LENGTH,
+    NOTIFY_CONTENT_FORMATS,
+    NOTIFY_STRATEGIES,
+    TOPIC_ATTRIBUTES,
+    TOPIC_RETENTION_S,
+    Listener,
+    ListenerThread,
+    PublishedMessage,
+    Subscription,
+    Topic,
+    close_listeners,
+)
+
+__all__ = [
+    "DEFAULT_PRIORITY",
+    "MAX_BATCH",
+    "Listener",
+    "MnsBackend",
+    "MnsError",
+    "PublishedMessage",
+    "ReceivedMessage",
+    "SentMessage",
+    "decode_receipt_handle",
+    "encode_receipt_handle",
+    "message_not_exist",
+]
 
 log = logging.getLogger("localcloud.mns")
-
-# name: (default, low, high) -- ranges from the CreateQueue / CreateTopic API reference.
-QUEUE_ATTRIBUTES: dict[str, tuple[int, int, int]] = {
-    "DelaySeconds": (0, 0, 604800),
-    "MaximumMessageSize": (65536, 1024, 65536),
-    "MessageRetentionPeriod": (345600, 60, 604800),
-    "VisibilityTimeout": (30, 1, 43200),
-    "PollingWaitSeconds": (0, 0, 30),
-}
-TOPIC_ATTRIBUTES: dict[str, tuple[int, int, int]] = {
-    "MaximumMessageSize": (65536, 1024, 65536),
-}
-TOPIC_RETENTION_S = 86400  # fixed for topics; GetTopicAttributes reports it
-MAX_WAIT_SECONDS = 30
-MAX_BATCH = 16
-PRIORITY_RANGE = (1, 16)
-DEFAULT_PRIORITY = 8
-MAX_TAG_LENGTH = 16
-NOTIFY_CONTENT_FORMATS = ("XML", "JSON", "SIMPLIFIED")
-LISTENER_FORMATS = ("JSON", "STREAM")
-NOTIFY_STRATEGIES = ("BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY")
-
-_HANDLE_PREFIX = "1-"
-
-
-class MnsError(Exception):
-    """An MNS error with its wire code and HTTP status (rendered as <Error> by responses.py)."""
-
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.status = status
-        self.message = message
-
-
-def queue_not_exist(name: str) -> MnsError:
-    return MnsError("QueueNotExist", 404, f"The queue name you provided is not exist. ({name})")
-
-
-def topic_not_exist(name: str) -> MnsError:
-    return MnsError("TopicNotExist", 404, f"The topic you provided does not exist. ({name})")
-
-
-def message_not_exist() -> MnsError:
-    return MnsError("MessageNotExist", 404, "Message not exist.")
-
-
-def invalid_argument(message: str) -> MnsError:
-    return MnsError("InvalidArgument", 400, message)
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def body_md5(body: str) -> str:
-    return hashlib.md5(body.encode("utf-8")).hexdigest().upper()
-
-
-def check_range(element: str, value: float, low: float, high: float, unit: str) -> None:
-    if not low <= value <= high:
-        raise invalid_argument(
-            f"The value of Element {element} should between {low} and {high} {unit}. (got {value})"
-        )
-
-
-def _attribute_unit(name: str) -> str:
-    return "bytes" if name == "MaximumMessageSize" else "seconds"
-
-
-def _queue_attributes(given: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """Validate CreateQueue attributes; return (all attributes with defaults, names given)."""
-    unknown = set(given) - set(QUEUE_ATTRIBUTES) - {"LoggingEnabled"}
-    if unknown:
-        raise invalid_argument(f"Unknown queue attribute(s): {', '.join(sorted(unknown))}.")
-    values: dict[str, Any] = {}
-    for name, (default, low, high) in QUEUE_ATTRIBUTES.items():
-        value = given.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise invalid_argument(
-                f"The value of Element {name} must be an integer (got {value!r})."
-            )
-        check_range(name, value, low, high, _attribute_unit(name))
-        values[name] = value
-    values["LoggingEnabled"] = bool(given.get("LoggingEnabled", False))
-    return values, set(given)
-
-
-# --- messages ---------------------------------------------------------------------------------
-@dataclass
-class _StoredMessage:
-    message_id: str
-    body: str
-    body_md5: str
-    priority: int
-    enqueue_time: int  # ms
-    visible_at: float  # s (time.time()); in the future while delayed or in flight
-    seq: int
-    dequeue_count: int = 0
-    first_dequeue_time: int = 0  # ms; 0 until first received
-    generation: int = 0  # bumped at each delivery/visibility change: old handles go stale
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    message_id: str
-    body_md5: str
-
-
-@dataclass(frozen=True)
-class ReceivedMessage:
-    """A delivered message as ReceiveMessage returns it (times in ms since the epoch)."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    body_md5: str
-    enqueue_time: int
-    first_dequeue_time: int
-    next_visible_time: int
-    dequeue_count: int
-    priority: int
-
-
-@dataclass(frozen=True)
-class PublishedMessage:
-    """A message published to a topic, as listeners receive it."""
-
-    topic: str
-    message_id: str
-    body: str
-    body_md5: str
-    tag: str | None
-    attributes: dict[str, str]
-    publish_time: int  # ms
-
-
-def encode_receipt_handle(message_id: str, generation: int) -> str:
-    """Opaque, URL-safe handle (the SDK puts it in the query string without escaping)."""
-    raw = f"{message_id}|{generation}|{secrets.token_hex(4)}".encode()
-    return _HANDLE_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_receipt_handle(handle: str) -> tuple[str, int]:
-    """(message_id, generation), or ReceiptHandleError for a handle we never issued."""
-    error = MnsError("ReceiptHandleError", 400, "The receipt handle you provide is not valid.")
-    if not handle.startswith(_HANDLE_PREFIX):
-        raise error
-    token = handle[len(_HANDLE_PREFIX) :]
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-        message_id, generation, _nonce = raw.rsplit("|", 2)
-        return message_id, int(generation)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise error from None
-
-
-class Queue:
-    """One queue; not thread-safe by itself (the backend's lock guards it)."""
-
-    def __init__(self, name: str, attributes: dict[str, Any]) -> None:
-        self.name = name
-        self.attributes = attributes
-        self.create_time = self.last_modify_time = int(time.time())
-        self.messages: dict[str, _StoredMessage] = {}
-
-    def expire(self, now: float) -> None:
-        ttl_ms = self.attributes["MessageRetentionPeriod"] * 1000
-        cutoff = now * 1000 - ttl_ms
-        for message_id in [m.message_id for m in self.messages.values() if m.enqueue_time < cutoff]:
-            del self.messages[message_id]
-
-    def counts(self, now: float) -> dict[str, int]:
-        visible = in_flight = delayed = 0
-        for m in self.messages.values():
-            if m.visible_at <= now:
-                visible += 1
-            elif m.dequeue_count:
-                in_flight += 1
-            else:
-                delayed += 1
-        return {"visible": visible, "in_flight": in_flight, "delayed": delayed}
-
-    def next_visible_at(self, now: float) -> float | None:
-        future = [m.visible_at for m in self.messages.values() if m.visible_at > now]
-        return min(future) if future else None
-
-    def take(self, now: float, count: int, visibility_timeout: float) -> list[ReceivedMessage]:
-        ready = sorted(
-            (m for m in self.messages.values() if m.visible_at <= now),
-            key=lambda m: (m.priority, m.seq),
-        )[:count]
-        out = []
-        now_ms = int(now * 1000)
-        for m in ready:
-            m.dequeue_count += 1
-            m.first_dequeue_time = m.first_dequeue_time or now_ms
-            m.visible_at = now + visibility_timeout
-            m.generation += 1
-            out.append(self._delivered(m))
-        return out
-
-    def _delivered(self, m: _StoredMessage) -> ReceivedMessage:
-        return ReceivedMessage(
-            message_id=m.message_id,
-            receipt_handle=encode_receipt_handle(m.message_id, m.generation),
-            body=m.body,
-            body_md5=m.body_md5,
-            enqueue_time=m.enqueue_time,
-            first_dequeue_time=m.first_dequeue_time,
-            next_visible_time=int(m.visible_at * 1000),
-            dequeue_count=m.dequeue_count,
-            priority=m.priority,
-        )
-
-    def in_flight(self, receipt_handle: str, now: float) -> _StoredMessage:
-        """The message a current handle names; MessageNotExist once it was redelivered,
-        deleted, or its visibility timeout ran out (the handle expired)."""
-        message_id, generation = decode_receipt_handle(receipt_handle)
-        m = self.messages.get(message_id)
-        if m is None or m.generation != generation or m.visible_at <= now:
-            raise message_not_exist()
-        return m
-
-    def change_visibility(self, receipt_handle: str, seconds: float, now: float) -> ReceivedMessage:
-        m = self.in_flight(receipt_handle, now)
-        m.visible_at = now + seconds
-        m.generation += 1
-        return self._delivered(m)
-
-
-# --- topics -----------------------------------------------------------------------------------
-@dataclass
-class Subscription:
-    name: str
-    endpoint: str
-    filter_tag: str | None = None
-    notify_content_format: str = "XML"
-    notify_strategy: str = "BACKOFF_RETRY"
-    create_time: int = field(default_factory=lambda: int(time.time()))
-    last_modify_time: int = field(default_factory=lambda: int(time.time()))
-    listener: _Listener | None = None  # set for in-process push subscribers (FC topic triggers)
-
-    def accepts(self, tag: str | None) -> bool:
-        return not self.filter_tag or self.filter_tag == tag
-
-
-@dataclass
-class Topic:
-    name: str
-    attributes: dict[str, Any]
-    create_time: int = field(default_factory=lambda: int(time.time()))
-    last_modify_time: int = field(default_factory=lambda: int(time.time()))
-    message_count: int = 0
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
-
-
-Listener = Callable[[bytes, PublishedMessage], None]
-
-
-class _Listener:
-    """Delivers payloads to one in-process callback, in order, on its own daemon thread."""
-
-    def __init__(self, name: str, callback: Listener) -> None:
-        self.name = name
-        self._callback = callback
-        self._inbox: queue_module.SimpleQueue[tuple[bytes, PublishedMessage] | None] = (
-            queue_module.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._run, name=f"mns-listener-{name}", daemon=True)
-        self._thread.start()
-
-    def push(self, payload: bytes, message: PublishedMessage) -> None:
-        self._inbox.put((payload, message))
-
-    def close(self) -> None:
-        self._inbox.put(None)
-
-    def _run(self) -> None:
-        while True:
-            item = self._inbox.get()
-            if item is None:
-                return
-            try:
-                self._callback(*item)
-            except Exception:  # a failing subscriber must not stop later deliveries
-                log.exception("MNS listener %s raised", self.name)
-
-
-# --- the backend ------------------------------------------------------------------------------
 class MnsBackend:
     """All MNS state of one localcloud (one account, one region)."""
 
@@ -335,7 +96,7 @@ class MnsBackend:
     def reset(self) -> None:
         with self._cond:
             for topic in self._topics.values():
-                _close_listeners(topic)
+                close_listeners(topic)
             self._queues.clear()
             self._topics.clear()
             self._cond.notify_all()
@@ -380,7 +141,7 @@ class MnsBackend:
         (HTTP 204); one that differs in any given attribute is QueueAlreadyExist (409).
         """
         _check_name(name, "queue")
-        values, given = _queue_attributes(attributes)
+        values, given = queue_attributes(attributes)
         with self._cond:
             existing = self._queues.get(name)
             if existing is not None:
@@ -395,10 +156,10 @@ class MnsBackend:
             self._queues[name] = Queue(name, values)
             return True
 
-    def set_queue_attributes(self, name: str, **attributes: Any) -> None:
+    def setqueue_attributes(self, name: str, **attributes: Any) -> None:
         with self._cond:
             q = self._queue(name)
-            values, _ = _queue_attributes({**q.attributes, **attributes})
+            values, _ = queue_attributes({**q.attributes, **attributes})
             q.attributes = values
             q.last_modify_time = int(time.time())
 
@@ -450,12 +211,6 @@ class MnsBackend:
             sent = [self._store(q, *entry) for entry in entries]
             self._cond.notify_all()
             return sent
-
-    def validate_message(
-        self, queue: str, body: str, delay_seconds: float | None, priority: int
-    ) -> None:
-        with self._cond:
-            self._validate_message(self._queue(queue), body, delay_seconds, priority)
 
     def receive_messages(
         self,
@@ -567,7 +322,7 @@ class MnsBackend:
         values: dict[str, Any] = {}
         for key, (default, low, high) in TOPIC_ATTRIBUTES.items():
             values[key] = attributes.get(key, default)
-            check_range(key, values[key], low, high, _attribute_unit(key))
+            check_range(key, values[key], low, high, "bytes")
         values["LoggingEnabled"] = bool(attributes.get("LoggingEnabled", False))
         with self._cond:
             existing = self._topics.get(name)
@@ -603,7 +358,7 @@ class MnsBackend:
         with self._cond:
             topic = self._topics.pop(name, None)
             if topic is not None:
-                _close_listeners(topic)
+                close_listeners(topic)
 
     def subscribe(
         self,
@@ -696,7 +451,7 @@ class MnsBackend:
                 raise MnsError(
                     "SubscriptionAlreadyExist", 409, f"The subscription already exists. ({name})"
                 )
-            sub.listener = _Listener(name, callback)
+            sub.listener = ListenerThread(name, callback)
             self._topic(topic).subscriptions[name] = sub
 
     def remove_listener(self, topic: str, name: str) -> None:
@@ -857,12 +612,6 @@ class MnsBackend:
     def _check_filter_tag(tag: str | None) -> None:
         if tag is not None and len(tag) > MAX_TAG_LENGTH:
             raise invalid_argument(f"FilterTag must be at most {MAX_TAG_LENGTH} characters.")
-
-
-def _close_listeners(topic: Topic) -> None:
-    for sub in topic.subscriptions.values():
-        if sub.listener is not None:
-            sub.listener.close()
 
 
 def _check_name(name: str, kind: str) -> None:

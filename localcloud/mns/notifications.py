@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
-    from localcloud.mns.models import PublishedMessage
+    from localcloud.mns.topics import PublishedMessage
 
 XMLNS = "http://mns.aliyuncs.com/doc/v1/"
 

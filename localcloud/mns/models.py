@@ -337,6 +337,25 @@ class MnsBackend:
             self._topics[name] = Topic(name, values)
             return True
 
+    def set_topic_attributes(self, name: str, **attributes: Any) -> None:
+        with self._cond:
+            t = self._topic(name)
+            for key, value in attributes.items():
+                if key in TOPIC_ATTRIBUTES:
+                    check_range(key, value, *TOPIC_ATTRIBUTES[key][1:], "bytes")
+                elif key != "LoggingEnabled":
+                    raise invalid_argument(f"Unknown topic attribute {key}.")
+            t.attributes.update(attributes)
+            t.last_modify_time = int(time.time())
+
+    def set_subscription_strategy(self, topic: str, name: str, notify_strategy: str) -> None:
+        """SetSubscriptionAttributes: MNS lets only NotifyStrategy change."""
+        self._check_strategy(notify_strategy)
+        with self._cond:
+            sub = self.get_subscription(topic, name)
+            sub.notify_strategy = notify_strategy
+            sub.last_modify_time = int(time.time())
+
     def get_topic(self, name: str) -> dict[str, Any]:
         with self._cond:
             t = self._topic(name)

@@ -346,6 +346,13 @@ class MnsResponses:
         response.headers["Location"] = f"{self.cloud.base_url}/topics/{name}"
         return response
 
+    def set_topic_attributes(self, ctx: _Context) -> Response:
+        name = ctx.path["topic"]
+        attributes = _topic_attributes(ctx.body)
+        ctx.params.update({"TopicName": name, **attributes})
+        self.backend.set_topic_attributes(name, **attributes)
+        return Response(status=204)
+
     def get_topic_attributes(self, ctx: _Context) -> Response:
         ctx.params["TopicName"] = ctx.path["topic"]
         return _xml("Topic", sorted(self.backend.get_topic(ctx.path["topic"]).items()))
@@ -406,6 +413,16 @@ class MnsResponses:
         response = Response(status=201 if created else 204)
         response.headers["Location"] = f"{self.cloud.base_url}/topics/{topic}/subscriptions/{name}"
         return response
+
+    def set_subscription_attributes(self, ctx: _Context) -> Response:
+        topic, name = ctx.path["topic"], ctx.path["subscription"]
+        fields = wire.children(wire.parse(ctx.body, "Subscription"))
+        strategy = fields.get("NotifyStrategy") or ""
+        ctx.params.update(
+            {"TopicName": topic, "SubscriptionName": name, "NotifyStrategy": strategy}
+        )
+        self.backend.set_subscription_strategy(topic, name, strategy)
+        return Response(status=204)
 
     def unsubscribe(self, ctx: _Context) -> Response:
         ctx.params.update(
@@ -607,7 +624,14 @@ _ROUTES: list[tuple[str, str, Callable[[dict[str, str], bytes], tuple[str, _Hand
         _fixed("ChangeMessageVisibility", MnsResponses.change_message_visibility),
     ),
     ("GET", r"/topics", _fixed("ListTopic", MnsResponses.list_topic)),
-    ("PUT", _TOPIC, _fixed("CreateTopic", MnsResponses.create_topic)),
+    (
+        "PUT",
+        _TOPIC,
+        _meta(
+            ("CreateTopic", MnsResponses.create_topic),
+            ("SetTopicAttributes", MnsResponses.set_topic_attributes),
+        ),
+    ),
     ("GET", _TOPIC, _fixed("GetTopicAttributes", MnsResponses.get_topic_attributes)),
     ("DELETE", _TOPIC, _fixed("DeleteTopic", MnsResponses.delete_topic)),
     ("POST", _TOPIC + "/messages", _fixed("PublishMessage", MnsResponses.publish_message)),
@@ -616,7 +640,14 @@ _ROUTES: list[tuple[str, str, Callable[[dict[str, str], bytes], tuple[str, _Hand
         _TOPIC + "/subscriptions",
         _fixed("ListSubscriptionByTopic", MnsResponses.list_subscription_by_topic),
     ),
-    ("PUT", _SUB, _fixed("Subscribe", MnsResponses.subscribe)),
+    (
+        "PUT",
+        _SUB,
+        _meta(
+            ("Subscribe", MnsResponses.subscribe),
+            ("SetSubscriptionAttributes", MnsResponses.set_subscription_attributes),
+        ),
+    ),
     ("DELETE", _SUB, _fixed("Unsubscribe", MnsResponses.unsubscribe)),
     ("GET", _SUB, _fixed("GetSubscriptionAttributes", MnsResponses.get_subscription_attributes)),
 ]

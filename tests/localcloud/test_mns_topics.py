@@ -247,3 +247,16 @@ def test_listener_filter_tag(backend):
     backend.publish_message("events", "take me", tag="go")
     assert arrived.wait(5)
     assert [p for p, _ in received] == [b"take me"]
+
+
+def test_set_topic_and_subscription_attributes(account, localcloud):
+    topic = account.get_topic("events")
+    topic.create(TopicMeta())
+    topic.set_attributes(TopicMeta(maximum_message_size=2048))
+    assert topic.get_attributes().maximum_message_size == 2048
+    _subscribed_queue(account, localcloud, topic, "sub")
+    subscription = topic.get_subscription("sub")
+    subscription.set_attributes(SubscriptionMeta(notify_strategy="EXPONENTIAL_DECAY_RETRY"))
+    assert subscription.get_attributes().notify_strategy == "EXPONENTIAL_DECAY_RETRY"
+    actions = {c["action"] for c in localcloud.cloud.calls.snapshot()}
+    assert {"SetTopicAttributes", "SetSubscriptionAttributes"} <= actions

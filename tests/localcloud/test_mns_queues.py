@@ -333,3 +333,13 @@ def test_concurrent_senders_and_receivers_get_every_message_once(localcloud):
     assert len(received) == total
     assert sorted(received) == sorted(sent_ids)
     assert localcloud.cloud.backends["mns"].get_queue("work")["ActiveMessages"] == 0
+
+
+def test_list_queues_with_prefix(account, localcloud):
+    for name in ("orders-a", "orders-b", "other"):
+        _queue(account, name)
+    urls, _marker = account.list_queue(prefix="orders")
+    assert urls == [
+        f"{localcloud.cloud.base_url}/queues/orders-a",
+        f"{localcloud.cloud.base_url}/queues/orders-b",
+    ]

@@ -260,3 +260,14 @@ def test_set_topic_and_subscription_attributes(account, localcloud):
     assert subscription.get_attributes().notify_strategy == "EXPONENTIAL_DECAY_RETRY"
     actions = {c["action"] for c in localcloud.cloud.calls.snapshot()}
     assert {"SetTopicAttributes", "SetSubscriptionAttributes"} <= actions
+
+
+def test_list_topics_and_subscriptions(account, localcloud):
+    topic = account.get_topic("events")
+    topic.create(TopicMeta())
+    account.get_topic("other").create(TopicMeta())
+    _subscribed_queue(account, localcloud, topic, "s1")
+    urls, _marker = account.list_topic(prefix="ev")
+    assert urls == [f"{localcloud.cloud.base_url}/topics/events"]
+    subscriptions, _marker = topic.list_subscription()
+    assert subscriptions == [f"{localcloud.cloud.base_url}/topics/events/subscriptions/s1"]

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cgw_provisioner.events import Delivery, EventFormatError, decode_event
@@ -304,6 +304,7 @@ def test_bodies_that_are_not_strict_base64_of_a_json_object_are_kept_as_they_are
     assert queue_body(text) == text.encode()
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.text(max_size=8), st.integers() | st.text(max_size=20) | st.booleans(), max_size=6
@@ -320,6 +321,7 @@ def test_base64_of_any_json_object_round_trips(obj):
 kinds = st.sampled_from(["mns-queue", "mns-topic", "direct"])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kinds, st.text(max_size=200), st.binary(max_size=300))
 def test_derived_token_is_deterministic_short_ascii(kind, message_id, body):
     token = Delivery(kind, message_id, body).derived_client_token()
@@ -376,7 +378,7 @@ envelope_like = st.recursive(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
 def test_never_raises_on_arbitrary_bytes(event):
     deliveries = decode_event(event)
@@ -385,7 +387,7 @@ def test_never_raises_on_arbitrary_bytes(event):
     )
 
 
-@settings(max_examples=120)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(envelope_like)
 def test_never_raises_on_arbitrary_json_and_keeps_one_delivery_per_element(value):
     deliveries = decode_event(json.dumps(value).encode())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cgw_provisioner.events import Delivery
@@ -133,6 +133,7 @@ def test_id_is_deterministic_and_depends_on_token_type_and_result():
     assert len(others) == 4
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(min_size=1, max_size=64), st.sampled_from(["cgw-1", "cgw-2"]))
 def test_id_is_uuid_shaped_and_stable(token, gateway_id):
     outcome = created(client_token=token, customer_gateway={"CustomerGatewayId": gateway_id})

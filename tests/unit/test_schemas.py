@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -107,7 +107,7 @@ def test_outcome_schema_tells_the_two_types_apart(outcome_validator):
     assert errors(outcome_validator, unmasked)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(["mns-queue", "mns-topic", "direct"]),
     st.integers(0, 10),

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema.exceptions import SchemaError
 
@@ -516,13 +516,13 @@ def assert_well_formed(result):
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_never_raises_on_arbitrary_bytes(body):
     assert_well_formed(_VALIDATOR.validate(body))
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(field_names | st.text(max_size=10), json_values, max_size=8))
 def test_never_raises_on_arbitrary_objects(obj):
     assert_well_formed(_VALIDATOR.validate(encode(obj)))
@@ -580,7 +580,7 @@ valid_requests = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_requests)
 def test_generated_valid_requests_are_accepted(fields):
     result = _VALIDATOR.validate(encode(fields))

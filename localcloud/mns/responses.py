@@ -8,6 +8,7 @@ Message, RequestId, HostId and the `x-mns-request-id` header, as aliyun-mns-sdk 
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -31,6 +32,7 @@ from localcloud.mns.models import (
 from localcloud.server import DropConnection
 
 API_VERSION = "2015-06-06"
+log = logging.getLogger("localcloud.mns")
 
 _QUEUE = r"/queues/(?P<queue>[^/]+)"
 _TOPIC = r"/topics/(?P<topic>[^/]+)"
@@ -104,6 +106,11 @@ class MnsResponses:
         except MnsError as exc:
             call.parameters = context.params
             return self._error(call, request, request_id, exc)
+        except Exception:  # a localcloud bug: still answer as MNS would, never an HTML page
+            log.exception("MNS %s failed", action)
+            call.parameters = context.params
+            error = MnsError("InternalError", 500, "Interal error.")  # (sic) as MNS spells it
+            return self._error(call, request, request_id, error)
         call.parameters = context.params
         call.status = response.status_code
         self.cloud.calls.record(call)

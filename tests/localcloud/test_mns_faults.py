@@ -122,3 +122,13 @@ def test_drop_after_commit_on_publish_still_delivers(account, localcloud):
     queue = account.get_queue("orders")
     queue.set_encoding(False)
     assert queue.receive_message_with_str_body(0).message_body == "published anyway"
+
+
+def test_unexpected_backend_failure_is_an_mns_internal_error(account, localcloud, monkeypatch):
+    def broken(name):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(localcloud.cloud.backends["mns"], "get_queue", broken)
+    with pytest.raises(MNSServerException) as info:
+        account.get_queue("orders").get_attributes()
+    assert (info.value.type, info.value.message) == ("InternalError", "Interal error.")

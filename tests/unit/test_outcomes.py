@@ -115,6 +115,13 @@ def test_auth_key_never_leaves_in_the_event():
     assert REQUEST["AuthKey"] == "bgp-Secret-1"  # the caller's mapping is not modified
 
 
+def test_auth_key_of_an_adopted_gateway_is_masked_too():
+    described = {**GATEWAY, "AuthKey": "bgp-Secret-1"}
+    outcome = created(customer_gateway=described, adopted=True)
+    event = to_cloud_event(outcome, source=SOURCE, time=TIME)
+    assert event["data"]["customerGateway"]["AuthKey"] == MASK
+
+
 def test_id_is_deterministic_and_depends_on_token_type_and_result():
     first = to_cloud_event(created(), source=SOURCE, time=TIME)["id"]
     again = to_cloud_event(created(attempts=2), source="other", time="2027-01-01T00:00:00Z")["id"]

@@ -105,6 +105,9 @@ def test_outcome_schema_tells_the_two_types_apart(outcome_validator):
     unmasked = json.loads(json.dumps(event))
     unmasked["data"]["request"] = {"AuthKey": "secret"}
     assert errors(outcome_validator, unmasked)
+    unmasked = json.loads(json.dumps(event))
+    unmasked["data"]["customerGateway"]["AuthKey"] = "secret"
+    assert errors(outcome_validator, unmasked)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -103,7 +103,7 @@ def to_cloud_event(outcome: Outcome, *, source: str, time: str) -> dict[str, Any
     }
     if outcome.created:
         event_type = CREATED
-        gateway = _json_safe(dict(outcome.customer_gateway))
+        gateway = _json_safe(_masked(outcome.customer_gateway))  # Describe* returns AuthKey too
         discriminator = str(gateway.get("CustomerGatewayId", ""))
         data["customerGateway"] = gateway
         data["adopted"] = bool(outcome.adopted)
@@ -160,11 +160,14 @@ def _request_echo(fields: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The request with secrets masked; null when there was no JSON object or it is too big."""
     if not isinstance(fields, Mapping):
         return None
-    masked = {key: (MASK if key in _SECRET_FIELDS else value) for key, value in fields.items()}
-    safe = _json_safe(masked)
+    safe = _json_safe(_masked(fields))
     if len(json.dumps(safe, ensure_ascii=False).encode("utf-8")) > MAX_REQUEST_ECHO_BYTES:
         return None
     return safe
+
+
+def _masked(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: (MASK if key in _SECRET_FIELDS else value) for key, value in fields.items()}
 
 
 def _metadata_echo(metadata: dict[str, Any] | None) -> dict[str, Any] | None:

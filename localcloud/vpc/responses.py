@@ -1,13 +1,290 @@
-"""Wire format of the vpc service (placeholder until the service lands)."""
+"""VPC OpenAPI 2016-04-28 (RPC style) on the wire: authenticate, authorise, apply faults, run
+the action, answer in JSON or XML, log the call.
+
+Every request goes: parameters (query + form body) -> signature (ACS3 when the Authorization
+header says so, else RPC V1) -> action and version -> the credential's allowed actions ->
+`faults.decide("vpc", action, account)` -> the action (localcloud.vpc.models) -> call log.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from werkzeug.wrappers import Request, Response
+
+from localcloud.auth import NonceCache, OpenApiAuthError, acs3, rpc_v1, utc_now
+from localcloud.calls import Call
+from localcloud.credentials import Credential
+from localcloud.server import DropConnection
+from localcloud.vpc import regions, rules, wire
+from localcloud.vpc.exceptions import (
+    FORBIDDEN,
+    FORBIDDEN_SUB_USER,
+    INTERNAL_ERROR,
+    VpcError,
+    api_not_found,
+    invalid,
+    missing,
+)
+from localcloud.vpc.models import VpcBackend
+
+API_VERSION = "2016-04-28"
+log = logging.getLogger("localcloud.vpc")
+
+# Signing and protocol parameters: never passed to an action, never in the call log.
+_COMMON_PARAMETERS = frozenset(
+    {
+        "Action",
+        "Version",
+        "Format",
+        "AccessKeyId",
+        "Signature",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "SignatureType",
+        "Timestamp",
+        "SecurityToken",
+    }
+)
+
+
+@dataclass
+class _Answer:
+    body: dict[str, Any]
+    created: bool | None = None
+
+
+@dataclass
+class _Exchange:
+    """One request on its way through the pipeline."""
+
+    request: Request
+    request_id: str
+    xml: bool
+    parameters: dict[str, str]  # API parameters only
+    call: Call
+
+
+_Action = Callable[["VpcResponses", dict[str, str]], _Answer]
 
 
 class VpcResponses:
     def __init__(self, cloud) -> None:
         self.cloud = cloud
+        self.backend = VpcBackend(cloud.account_id, quota=lambda: cloud.quota)
+        self.nonces = NonceCache()
+        cloud.backends["vpc"] = self.backend
 
+    # -- the pipeline ------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
-        return Response(b"not implemented", 501)
+        body = request.get_data(cache=True)
+        query = rpc_v1.parse_parameters(request.environ.get("QUERY_STRING", ""))
+        form = {}
+        if request.mimetype == "application/x-www-form-urlencoded" and body:
+            form = rpc_v1.parse_parameters(body.decode("utf-8", "replace"))
+        everything = {**query, **form}
+        headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        action = everything.get("Action") or request.headers.get("x-acs-action", "")
+        version = everything.get("Version") or request.headers.get("x-acs-version", "")
+        api_parameters = {k: v for k, v in everything.items() if k not in _COMMON_PARAMETERS}
+        exchange = _Exchange(
+            request=request,
+            request_id=str(uuid.uuid4()).upper(),
+            xml=wire.wants_xml(everything.get("Format")),
+            parameters=api_parameters,
+            call=Call("vpc", action or "Unknown", dict(api_parameters)),
+        )
+        try:
+            credential = self._authenticate(request, query, everything, headers, body)
+        except OpenApiAuthError as exc:
+            return self._error(exchange, VpcError(exc.code, exc.status, exc.message))
+        exchange.call.access_key_id = credential.access_key_id
+        try:
+            handler = self._resolve(request, action, version, credential)
+        except VpcError as exc:
+            return self._error(exchange, exc)
+
+        decision = self.cloud.faults.decide("vpc", action, self.cloud.account_id)
+        exchange.call.fault = decision.label
+        if decision.latency_s:
+            time.sleep(decision.latency_s)
+        if decision.error is not None:
+            fault = decision.error
+            error = VpcError(fault.code, fault.status, fault.message, fault.retry_after_ms)
+            return self._error(exchange, error)
+
+        try:
+            answer = handler(self, api_parameters)
+        except VpcError as exc:
+            response = self._error(exchange, exc)
+        except Exception:  # a localcloud bug: still answer as the gateway would
+            log.exception("VPC %s failed", action)
+            response = self._error(exchange, VpcError(*INTERNAL_ERROR))
+        else:
+            exchange.call.created = answer.created
+            response = self._answer(exchange, action, answer)
+        if decision.drop_response_after_commit:
+            raise DropConnection()
+        return response
+
+    def _authenticate(
+        self,
+        request: Request,
+        query: dict[str, str],
+        parameters: dict[str, str],
+        headers: dict[str, list[str]],
+        body: bytes,
+    ) -> Credential:
+        if acs3.is_acs3(request.headers.get("Authorization")):
+            signed = acs3.SignedRequest(request.method, request.path, query, headers, body)
+            return acs3.verify(signed, self.cloud.credentials, self.nonces, utc_now())
+        return rpc_v1.verify(
+            request.method, parameters, self.cloud.credentials, self.nonces, utc_now()
+        )
+
+    def _resolve(
+        self, request: Request, action: str, version: str, credential: Credential
+    ) -> _Action:
+        if not action:
+            raise missing("Action")
+        if not version:
+            raise missing("Version")
+        if version != API_VERSION:
+            raise invalid("Version", f"(this endpoint serves {API_VERSION})")
+        handler = _ACTIONS.get(action)
+        if handler is None or request.method not in ("GET", "POST") or request.path != "/":
+            raise api_not_found(action)
+        if not credential.allows(action):
+            raise VpcError(*(FORBIDDEN_SUB_USER if credential.sub_user else FORBIDDEN))
+        return handler
+
+    def _answer(self, exchange: _Exchange, action: str, answer: _Answer) -> Response:
+        body = {"RequestId": exchange.request_id, **answer.body}
+        response = wire.render(f"{action}Response", body, 200, exchange.xml)
+        exchange.call.status = 200
+        self.cloud.calls.record(exchange.call)
+        response.headers["x-acs-request-id"] = exchange.request_id
+        return response
+
+    def _error(self, exchange: _Exchange, error: VpcError) -> Response:
+        exchange.call.status, exchange.call.code = error.status, error.code
+        self.cloud.calls.record(exchange.call)
+        host = exchange.request.host or self.cloud.base_url
+        body = wire.error_body(exchange.request_id, host, error.code, error.message)
+        response = wire.render("Error", body, error.status, exchange.xml)
+        response.headers["x-acs-request-id"] = exchange.request_id
+        if error.retry_after_ms is not None:
+            response.headers["x-acs-retry-after"] = str(max(1, int(error.retry_after_ms)))
+        return response
+
+    # -- actions -----------------------------------------------------------------------------
+    def create_customer_gateway(self, p: dict[str, str]) -> _Answer:
+        # RegionId and IpAddress are checked before the tags are parsed so that their codes
+        # take precedence, as in the backend.
+        rules.region(p.get("RegionId"))
+        rules.ip_address(p.get("IpAddress"))
+        creation = self.backend.create_customer_gateway(
+            p.get("RegionId"),
+            p.get("IpAddress"),
+            name=p.get("Name"),
+            description=p.get("Description"),
+            asn=p.get("Asn"),
+            auth_key=p.get("AuthKey"),
+            client_token=p.get("ClientToken"),
+            resource_group_id=p.get("ResourceGroupId"),
+            tags=rules.tag_parameters(p, "Tags"),
+        )
+        gateway = creation.gateway
+        body: dict[str, Any] = {
+            "CustomerGatewayId": gateway.customer_gateway_id,
+            "IpAddress": gateway.ip_address,
+        }
+        if gateway.name:
+            body["Name"] = gateway.name
+        if gateway.description:
+            body["Description"] = gateway.description
+        body["CreateTime"] = gateway.create_time
+        return _Answer(body, created=creation.created)
+
+    def describe_customer_gateways(self, p: dict[str, str]) -> _Answer:
+        rules.region(p.get("RegionId"))
+        page = self.backend.describe_customer_gateways(
+            p.get("RegionId"),
+            customer_gateway_id=p.get("CustomerGatewayId") or None,
+            page_number=rules.page_number(p.get("PageNumber")),
+            page_size=rules.page_size(p.get("PageSize")),
+            resource_group_id=p.get("ResourceGroupId") or None,
+            tags=rules.tag_parameters(p, "Tag"),
+        )
+        return _Answer(
+            {
+                "TotalCount": page.total_count,
+                "PageNumber": page.page_number,
+                "PageSize": page.page_size,
+                "CustomerGateways": {"CustomerGateway": [g.to_api() for g in page.gateways]},
+            }
+        )
+
+    def describe_customer_gateway(self, p: dict[str, str]) -> _Answer:
+        gateway = self.backend.get_customer_gateway(p.get("RegionId"), p.get("CustomerGatewayId"))
+        return _Answer(gateway.to_api())
+
+    def modify_customer_gateway_attribute(self, p: dict[str, str]) -> _Answer:
+        rules.client_token(p.get("ClientToken"))
+        gateway = self.backend.modify_customer_gateway_attribute(
+            p.get("RegionId"),
+            p.get("CustomerGatewayId"),
+            name=p.get("Name"),
+            description=p.get("Description"),
+            auth_key=p.get("AuthKey"),
+        )
+        return _Answer(
+            {
+                "CustomerGatewayId": gateway.customer_gateway_id,
+                "IpAddress": gateway.ip_address,
+                "Name": gateway.name,
+                "Description": gateway.description,
+                "CreateTime": gateway.create_time,
+                "ResourceGroupId": gateway.resource_group_id,
+            }
+        )
+
+    def delete_customer_gateway(self, p: dict[str, str]) -> _Answer:
+        rules.client_token(p.get("ClientToken"))
+        self.backend.delete_customer_gateway(p.get("RegionId"), p.get("CustomerGatewayId"))
+        return _Answer({})
+
+    def describe_regions(self, p: dict[str, str]) -> _Answer:
+        english = (p.get("AcceptLanguage") or "").lower().startswith("en")
+        return _Answer(
+            {
+                "Regions": {
+                    "Region": [
+                        {
+                            "RegionId": r.region_id,
+                            "LocalName": r.local_name_en if english else r.local_name_zh,
+                            "RegionEndpoint": r.endpoint,
+                        }
+                        for r in regions.REGIONS
+                    ]
+                }
+            }
+        )
+
+
+_ACTIONS: dict[str, _Action] = {
+    "CreateCustomerGateway": VpcResponses.create_customer_gateway,
+    "DescribeCustomerGateways": VpcResponses.describe_customer_gateways,
+    "DescribeCustomerGateway": VpcResponses.describe_customer_gateway,
+    "ModifyCustomerGatewayAttribute": VpcResponses.modify_customer_gateway_attribute,
+    "DeleteCustomerGateway": VpcResponses.delete_customer_gateway,
+    "DescribeRegions": VpcResponses.describe_regions,
+}

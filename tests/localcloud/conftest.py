@@ -116,10 +116,10 @@ class VpcSdk:
         method = getattr(self.client, _snake(action))
         return method(self.tea_request(action, **params))
 
-    def error(self, action: str, **params: Any) -> SdkError:
-        """Call and expect an error answer from the server, parsed by the SDK."""
+    def attempt(self, action: str, **params: Any) -> dict[str, Any] | SdkError:
+        """The response body, or the server's error as the SDK parsed it."""
         try:
-            body = self.call(action, **params)
+            return self.call(action, **params)
         except CoreServerException as exc:
             return SdkError(
                 exc.get_error_code(),
@@ -129,14 +129,16 @@ class VpcSdk:
                 exc,
             )
         except TeaException as exc:
-            return SdkError(
-                exc.code,
-                getattr(exc, "status_code", None),
-                exc.message,
-                getattr(exc, "request_id", None),
-                exc,
-            )
-        raise AssertionError(f"{self.kind}: {action} succeeded: {body}")
+            if getattr(exc, "status_code", None) is None:
+                raise  # no HTTP answer at all
+            return SdkError(exc.code, exc.status_code, exc.message, exc.request_id, exc)
+
+    def error(self, action: str, **params: Any) -> SdkError:
+        """Call and expect an error answer from the server, parsed by the SDK."""
+        result = self.attempt(action, **params)
+        if not isinstance(result, SdkError):
+            raise AssertionError(f"{self.kind}: {action} succeeded: {result}")
+        return result
 
     def connection_error(self, action: str, **params: Any) -> Exception:
         """Call and expect a transport-level failure (no HTTP answer)."""

@@ -9,6 +9,7 @@ import time
 from xml.etree import ElementTree
 
 import pytest
+from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkvpc.request.v20160428.CreateCustomerGatewayRequest import (
     CreateCustomerGatewayRequest,
@@ -16,6 +17,8 @@ from aliyunsdkvpc.request.v20160428.CreateCustomerGatewayRequest import (
 from aliyunsdkvpc.request.v20160428.DescribeCustomerGatewaysRequest import (
     DescribeCustomerGatewaysRequest,
 )
+from darabonba.runtime import RuntimeOptions
+from Tea.exceptions import TeaException
 
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from localcloud.vpc import regions
@@ -313,3 +316,30 @@ def test_raw_sdk_request_classes_work_unmodified(vpc_endpoint):
     body = json.loads(client.do_action_with_exception(describe))
     # aliyunsdkcore sent the client's region as RegionId.
     assert body["CustomerGateways"]["CustomerGateway"][0]["CustomerGatewayId"].startswith("cgw-bp1")
+
+
+def test_xml_error_is_parsed_by_tea(make_sdk):
+    """Tea (V3) parses an XML error body under `text/xml;charset=utf-8` into its exception."""
+    tea = make_sdk("tea-v3")
+    params = Params(
+        action="CreateCustomerGateway",
+        version="2016-04-28",
+        protocol="HTTP",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="string",
+    )
+    query = {"Format": "XML", "RegionId": "cn-shanghai", "IpAddress": "224.0.0.1"}
+    with pytest.raises(TeaException) as info:
+        tea.client.call_api(params, OpenApiRequest(query=query), RuntimeOptions())
+    assert (info.value.code, info.value.status_code) == ("InvalidIpAddress.WrongFormat", 400)
+    assert "Specified IpAddress is invalid." in info.value.message
+
+    query["IpAddress"] = "203.0.113.3"
+    answer = tea.client.call_api(params, OpenApiRequest(query=query), RuntimeOptions())
+    root = ElementTree.fromstring(answer["body"])
+    assert root.tag == "CreateCustomerGatewayResponse"
+    assert answer["headers"]["content-type"] == "text/xml;charset=utf-8"

@@ -66,6 +66,12 @@ class _Exchange:
 
     request: Request
     request_id: str
+    body: bytes
+    query: dict[str, str]  # decoded query string
+    everything: dict[str, str]  # query and form body, as V1 signs them
+    headers: dict[str, list[str]]  # lowercase name -> values
+    action: str
+    version: str
     xml: bool
     parameters: dict[str, str]  # API parameters only
     call: Call
@@ -83,32 +89,24 @@ class VpcResponses:
 
     # -- the pipeline ------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
-        body = request.get_data(cache=True)
-        query = rpc_v1.parse_parameters(request.environ.get("QUERY_STRING", ""))
-        form = {}
-        if request.mimetype == "application/x-www-form-urlencoded" and body:
-            form = rpc_v1.parse_parameters(body.decode("utf-8", "replace"))
-        everything = {**query, **form}
-        headers: dict[str, list[str]] = {}
-        for name, value in request.headers.items():
-            headers.setdefault(name.lower(), []).append(value)
-        action = everything.get("Action") or request.headers.get("x-acs-action", "")
-        version = everything.get("Version") or request.headers.get("x-acs-version", "")
-        api_parameters = {k: v for k, v in everything.items() if k not in _COMMON_PARAMETERS}
-        exchange = _Exchange(
-            request=request,
-            request_id=str(uuid.uuid4()).upper(),
-            xml=wire.wants_xml(everything.get("Format")),
-            parameters=api_parameters,
-            call=Call("vpc", action or "Unknown", dict(api_parameters)),
-        )
+        exchange = _read(request)
         try:
-            credential = self._authenticate(request, query, everything, headers, body)
+            return self._process(exchange)
+        except DropConnection:
+            raise
+        except Exception:  # a localcloud bug: still answer as the gateway would, never HTML
+            log.exception("VPC request failed")
+            return self._error(exchange, VpcError(*INTERNAL_ERROR))
+
+    def _process(self, exchange: _Exchange) -> Response:
+        try:
+            credential = self._authenticate(exchange)
         except OpenApiAuthError as exc:
             return self._error(exchange, VpcError(exc.code, exc.status, exc.message))
         exchange.call.access_key_id = credential.access_key_id
+        action = exchange.action
         try:
-            handler = self._resolve(request, action, version, credential)
+            handler = self._resolve(exchange.request, action, exchange.version, credential)
         except VpcError as exc:
             return self._error(exchange, exc)
 
@@ -122,7 +120,7 @@ class VpcResponses:
             return self._error(exchange, error)
 
         try:
-            answer = handler(self, api_parameters)
+            answer = handler(self, exchange.parameters)
         except VpcError as exc:
             response = self._error(exchange, exc)
         except Exception:  # a localcloud bug: still answer as the gateway would
@@ -135,19 +133,15 @@ class VpcResponses:
             raise DropConnection()
         return response
 
-    def _authenticate(
-        self,
-        request: Request,
-        query: dict[str, str],
-        parameters: dict[str, str],
-        headers: dict[str, list[str]],
-        body: bytes,
-    ) -> Credential:
+    def _authenticate(self, exchange: _Exchange) -> Credential:
+        request = exchange.request
         if acs3.is_acs3(request.headers.get("Authorization")):
-            signed = acs3.SignedRequest(request.method, request.path, query, headers, body)
+            signed = acs3.SignedRequest(
+                request.method, request.path, exchange.query, exchange.headers, exchange.body
+            )
             return acs3.verify(signed, self.cloud.credentials, self.nonces, utc_now())
         return rpc_v1.verify(
-            request.method, parameters, self.cloud.credentials, self.nonces, utc_now()
+            request.method, exchange.everything, self.cloud.credentials, self.nonces, utc_now()
         )
 
     def _resolve(
@@ -278,6 +272,35 @@ class VpcResponses:
                 }
             }
         )
+
+
+def _read(request: Request) -> _Exchange:
+    body = request.get_data(cache=True)
+    query = rpc_v1.parse_parameters(request.environ.get("QUERY_STRING", ""))
+    form = {}
+    if request.mimetype == "application/x-www-form-urlencoded" and body:
+        form = rpc_v1.parse_parameters(body.decode("utf-8", "replace"))
+    everything = {**query, **form}
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    # RPC V1 carries Action and Version as parameters; ACS3 as x-acs-action / x-acs-version.
+    action = everything.get("Action") or request.headers.get("x-acs-action", "")
+    version = everything.get("Version") or request.headers.get("x-acs-version", "")
+    parameters = {k: v for k, v in everything.items() if k not in _COMMON_PARAMETERS}
+    return _Exchange(
+        request=request,
+        request_id=str(uuid.uuid4()).upper(),
+        body=body,
+        query=query,
+        everything=everything,
+        headers=headers,
+        action=action,
+        version=version,
+        xml=wire.wants_xml(everything.get("Format")),
+        parameters=parameters,
+        call=Call("vpc", action or "Unknown", dict(parameters)),
+    )
 
 
 _ACTIONS: dict[str, _Action] = {

@@ -245,3 +245,13 @@ def test_valid_edge_values_are_accepted(sdk, vpc_backend):
         vpc_backend.delete_customer_gateway(
             "cn-beijing", vpc_backend.customer_gateways("cn-beijing")[0].customer_gateway_id
         )
+
+
+def test_a_localcloud_bug_answers_internal_error(sdk, vpc_backend, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(vpc_backend, "describe_customer_gateways", broken)
+    error = sdk.error("DescribeCustomerGateways", **SH)
+    assert (error.code, error.status) == ("InternalError", 500)
+    assert "unknown error" in error.message

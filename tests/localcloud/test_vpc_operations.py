@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from xml.etree import ElementTree
 
 import pytest
@@ -343,3 +344,29 @@ def test_xml_error_is_parsed_by_tea(make_sdk):
     root = ElementTree.fromstring(answer["body"])
     assert root.tag == "CreateCustomerGatewayResponse"
     assert answer["headers"]["content-type"] == "text/xml;charset=utf-8"
+
+
+def test_admin_state_and_calls(make_sdk, localcloud):
+    core = make_sdk("core")
+    created = core.call(
+        "CreateCustomerGateway", RegionId="cn-shanghai", IpAddress="203.0.113.8", AuthKey="s3cr3t"
+    )
+    base = localcloud.cloud.base_url
+    with urllib.request.urlopen(f"{base}/_localcloud/state", timeout=10) as response:
+        state = json.loads(response.read())["vpc"]
+    (gateway,) = state["customer_gateways"]
+    assert gateway["CustomerGatewayId"] == created["CustomerGatewayId"]
+    assert gateway["RegionId"] == "cn-shanghai"
+    assert gateway["AuthKey"] == "******"
+    with urllib.request.urlopen(f"{base}/_localcloud/calls?service=vpc", timeout=10) as response:
+        (call,) = json.loads(response.read())
+    assert call["action"] == "CreateCustomerGateway"
+    assert call["parameters"] == {"RegionId": "cn-shanghai", "IpAddress": "203.0.113.8"}
+    assert (call["status"], call["code"], call["created"]) == (200, None, True)
+    assert call["access_key_id"] == DEFAULT_ACCESS_KEY_ID
+    assert "s3cr3t" not in json.dumps(call)
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"{base}/_localcloud/reset", data=b"", method="POST"), timeout=10
+    ).close()
+    assert localcloud.cloud.backends["vpc"].customer_gateways() == []

@@ -1,0 +1,202 @@
+"""Publishing outcome events to their destinations (the only importer of mns and fc2).
+
+- MNS topic: topic.publish_message(TopicMessage(body, tag)), MessageTag `created` / `failed`
+  (subscriptions can filter on it).
+- MNS queue: queue.send_message(Message(body)) with queue.set_encoding(False): the body is the
+  CloudEvent JSON as is, not base64. MNS queue messages have no tag.
+- FC function: fc2 invoke_function with `x-fc-invocation-type: Async` (fc2 is imported only when
+  an FC destination is configured: it pulls in requests, a cold-start cost).
+Publishing is retried with the same policy machinery as API calls (its own limiter).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from mns.account import Account
+from mns.mns_exception import (
+    MNSClientNetworkException,
+    MNSClientParameterException,
+    MNSExceptionBase,
+    MNSServerException,
+)
+from mns.queue import Message
+from mns.topic import TopicMessage
+
+from .arns import Destination
+from .config import Endpoint
+from .credentials import Credentials
+from .logs import quiet_sdk_loggers
+from .retry import ApiCallError, AttemptLog, Deadline, RetryPolicy, call_with_retries
+
+quiet_sdk_loggers()
+
+TAGS = ("created", "failed")
+
+
+class PublishError(ApiCallError):
+    """Publishing an outcome failed: the destination's code, message and request id."""
+
+
+def mns_endpoint(destination: Destination) -> Endpoint:
+    return Endpoint("https", f"{destination.account_id}.mns.{destination.region}.aliyuncs.com")
+
+
+def fc_endpoint(destination: Destination) -> Endpoint:
+    return Endpoint("https", f"{destination.account_id}.{destination.region}.fc.aliyuncs.com")
+
+
+def encode_event(event: Mapping[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+class Publisher:
+    """Sends one event to one destination (no retries here: see publish_with_retries)."""
+
+    def __init__(
+        self, mns_endpoint: Endpoint | None = None, fc_endpoint: Endpoint | None = None
+    ) -> None:
+        self._mns_endpoint, self._fc_endpoint = mns_endpoint, fc_endpoint
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[str, Credentials, int], list[Account]] = {}
+
+    def publish(
+        self,
+        destination: Destination,
+        event: Mapping[str, Any],
+        tag: str,
+        credentials: Credentials,
+        *,
+        timeout: float,
+    ) -> str | None:
+        """Publish; the MNS message id (None for FC). Raises PublishError."""
+        body = encode_event(event)
+        if destination.kind == "fc":
+            return self._invoke(destination, body, credentials, timeout)
+        return self._send_mns(destination, body, tag, credentials, timeout)
+
+    # -- MNS ---------------------------------------------------------------------------------
+    def _send_mns(
+        self, destination: Destination, body: str, tag: str, credentials: Credentials, timeout
+    ) -> str:
+        endpoint = self._mns_endpoint or mns_endpoint(destination)
+        seconds = max(1, math.ceil(timeout))
+        key = (endpoint.url, credentials, seconds)
+        account = self._take(key, credentials)
+        healthy = False
+        try:
+            if destination.kind == "mns-topic":
+                topic = account.get_topic(destination.name)
+                result = topic.publish_message(TopicMessage(body, tag))
+            else:
+                queue = account.get_queue(destination.name)
+                queue.set_encoding(False)
+                result = queue.send_message(Message(body))
+            healthy = True
+            return result.message_id
+        except MNSServerException as exc:
+            healthy = True
+            raise PublishError(exc.type, exc.message, request_id=exc.request_id) from exc
+        except MNSClientNetworkException as exc:
+            raise PublishError(exc.type, exc.message) from exc
+        except MNSClientParameterException as exc:
+            healthy = True
+            raise PublishError(f"MNS.{exc.type}", exc.message) from exc
+        except MNSExceptionBase as exc:
+            raise PublishError("NetWorkException", exc.message) from exc
+        finally:
+            self._give_back(key, account, healthy)
+
+    def _take(self, key: tuple[str, Credentials, int], credentials: Credentials) -> Account:
+        """An idle MNS account client for this endpoint and credentials (the SDK keeps one
+        keep-alive connection per client: a client is used by one thread at a time)."""
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop()
+            # credentials rotated: drop the clients of older ones
+            for stale in [k for k in self._idle if k[1] != credentials]:
+                del self._idle[stale]
+        account = Account(
+            key[0],
+            credentials.access_key_id,
+            credentials.access_key_secret,
+            credentials.security_token or "",
+        )
+        account.mns_client.set_connection_timeout(key[2])
+        return account
+
+    def _give_back(self, key, account: Account, healthy: bool) -> None:
+        if not healthy:
+            return  # a broken connection is not reused
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < 16:
+                idle.append(account)
+
+    # -- FC ----------------------------------------------------------------------------------
+    def _invoke(self, destination: Destination, body: str, credentials: Credentials, timeout):
+        import fc2  # lazily: only FC destinations need it (and requests behind it)
+        import requests
+
+        endpoint = self._fc_endpoint or fc_endpoint(destination)
+        client = fc2.Client(
+            endpoint=endpoint.url,
+            accessKeyID=credentials.access_key_id,
+            accessKeySecret=credentials.access_key_secret,
+            securityToken=credentials.security_token or "",
+            Timeout=timeout,
+        )
+        try:
+            client.invoke_function(
+                destination.service,
+                destination.name,
+                payload=body.encode("utf-8"),
+                headers={"x-fc-invocation-type": "Async"},
+                qualifier=destination.qualifier,
+            )
+        except fc2.FcError as exc:
+            code = exc.err_code or "FunctionError"
+            raise PublishError(
+                code,
+                str(exc.message)[:1000],
+                http_status=exc.status_code,
+                request_id=exc.request_id,
+            ) from exc
+        except requests.RequestException as exc:
+            raise PublishError("ConnectionError", type(exc).__name__) from exc
+        except ValueError as exc:  # fc2 reads a non-JSON error body with r.json()
+            raise PublishError("RespDataDamaged", "the FC answer is not JSON") from exc
+        return None
+
+
+def publish_with_retries(
+    publisher: Publisher,
+    destination: Destination,
+    event: Mapping[str, Any],
+    tag: str,
+    credentials: Credentials,
+    *,
+    policy: RetryPolicy,
+    deadline: Deadline,
+    max_attempts: int,
+    call_timeout: float,
+    log: Any,
+) -> AttemptLog:
+    """Publish with retries; raises PublishError (permanent) or RetryBudgetExhaustedError."""
+    record = AttemptLog()
+    call_with_retries(
+        lambda timeout: publisher.publish(destination, event, tag, credentials, timeout=timeout),
+        policy=policy,
+        deadline=deadline,
+        max_attempts=max_attempts,
+        call_timeout=call_timeout,
+        log=log,
+        action="Publish",
+        record=record,
+    )
+    return record

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from alibabacloud_tea_openapi.utils import Utils as TeaUtils
 from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
+from aliyunsdkcore.auth.algorithm import sha_hmac1
 from aliyunsdkcore.auth.composer import rpc_signature_composer
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
@@ -441,3 +442,74 @@ def test_acs3_signed_query_cannot_be_extended(vpc_endpoint):
         vpc_endpoint, "POST", "/?" + urlencode({**query, "Name": "sneaky"}), headers
     )
     assert (status, json.loads(body)["Code"]) == (400, "SignatureDoesNotMatch")
+
+
+# -- malformed signing, produced by the SDKs themselves with one piece of their signer changed --
+def _without_signature(original):
+    def authorization(*args, **kwargs):
+        return original(*args, **kwargs).split(",Signature=")[0]
+
+    return staticmethod(authorization)
+
+
+def _with_algorithm(original, algorithm):
+    def authorization(*args, **kwargs):
+        return original(*args, **kwargs).replace("ACS3-HMAC-SHA256", algorithm)
+
+    return staticmethod(authorization)
+
+
+@pytest.mark.parametrize(
+    ("kind", "patch", "code"),
+    [
+        ("core", "empty-nonce", "MissingSignatureNonce"),
+        ("tea-v2", "empty-nonce", "MissingSignatureNonce"),
+        ("tea-v3", "empty-nonce", "IncompleteSignature"),
+        ("core", "sha256-method", "InvalidSignatureMethod"),
+        ("tea-v3", "sm3-algorithm", "InvalidSignatureMethod"),
+        ("tea-v3", "no-signature", "IncompleteSignature"),
+    ],
+)
+def test_malformed_signing_parsed_by_the_sdk(make_sdk, monkeypatch, kind, patch, code):
+    if patch == "empty-nonce":
+        monkeypatch.setattr(parameter_helper, "get_uuid", lambda: "")
+        monkeypatch.setattr(TeaUtils, "get_nonce", staticmethod(lambda: ""))
+    elif patch == "sha256-method":
+        monkeypatch.setattr(sha_hmac1, "get_signer_name", lambda: "HMAC-SHA256")
+    elif patch == "sm3-algorithm":
+        monkeypatch.setattr(
+            TeaUtils,
+            "get_authorization",
+            _with_algorithm(TeaUtils.get_authorization, "ACS3-HMAC-SM3"),
+        )
+    else:
+        monkeypatch.setattr(
+            TeaUtils, "get_authorization", _without_signature(TeaUtils.get_authorization)
+        )
+    error = make_sdk(kind).error("DescribeRegions")
+    assert (error.code, error.status) == (code, 400)
+
+
+def test_wrong_version_parsed_by_both_sdks(make_sdk, vpc_endpoint):
+    core = make_sdk("core")
+    request = CommonRequest(
+        domain=vpc_endpoint, version="2014-05-26", action_name="DescribeRegions", product="Vpc"
+    )
+    with pytest.raises(Exception) as info:
+        core.client.do_action_with_exception(request)
+    assert (info.value.get_error_code(), info.value.get_http_status()) == ("InvalidVersion", 400)
+    for kind in ("tea-v3", "tea-v2"):
+        params = Params(
+            action="DescribeRegions",
+            version="2014-05-26",
+            protocol="HTTP",
+            pathname="/",
+            method="POST",
+            auth_type="AK",
+            style="RPC",
+            req_body_type="formData",
+            body_type="json",
+        )
+        with pytest.raises(TeaException) as info:
+            make_sdk(kind).client.call_api(params, OpenApiRequest(query={}), RuntimeOptions())
+        assert (info.value.code, info.value.status_code) == ("InvalidVersion", 400)

@@ -27,7 +27,15 @@ from .credentials import Credentials, from_context
 from .events import Delivery, decode_event
 from .outcomes import Outcome, event_source, rejected, to_cloud_event
 from .provisioning import Provisioner, VpcPort
-from .retry import ApiCallError, Deadline, RetryBudgetExhaustedError, RetryPolicy, policy_named
+from .retry import (
+    ApiCallError,
+    AttemptLog,
+    Deadline,
+    RetryBudgetExhaustedError,
+    RetryPolicy,
+    call_with_retries,
+    policy_named,
+)
 from .validation import Rejection, RequestValidator
 
 PUBLISH_SAFETY_SECONDS = 0.5  # publishing stops this long before FC's timeout
@@ -207,17 +215,12 @@ class Instance:
         return result
 
     def _publish(self, result: ItemResult, credentials, destinations, deadline, log) -> None:
-        from .destinations import TAGS  # noqa: F401  (documented tag values)
-
         created = result.outcome.created
         destination = destinations[0] if created else destinations[1]
         tag = "created" if created else "failed"
         publish_log = log.bind(destination=str(destination), event_id=result.event["id"])
-        attempts = 0
+        record = AttemptLog()
         try:
-            from .retry import AttemptLog, call_with_retries
-
-            record = AttemptLog()
             call_with_retries(
                 lambda timeout: self.publisher.publish(
                     destination, result.event, tag, credentials, timeout=timeout
@@ -230,10 +233,10 @@ class Instance:
                 action="Publish",
                 record=record,
             )
-            attempts = record.attempts
-            publish_log.info("outcome published", type=result.event["type"], attempts=attempts)
+            publish_log.info(
+                "outcome published", type=result.event["type"], attempts=record.attempts
+            )
         except RetryBudgetExhaustedError as exhausted:
-            attempts = exhausted.attempts
             result.unfinished = (
                 f"outcome not published: {exhausted.last_error.code} ({exhausted.reason})"
             )
@@ -245,7 +248,7 @@ class Instance:
             publish_log.error(
                 "outcome not published", code=error.code, http_status=error.http_status
             )
-        result.publish_attempts = attempts
+        result.publish_attempts = record.attempts
 
     def _finish(self, event, deliveries, results: list[ItemResult], started, log) -> Any:
         unfinished = [r for r in results if r.unfinished]

@@ -40,3 +40,10 @@ localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
 
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist
+
+# --- benchmarks and the reliability suite (bench/, tools/soak.py, tests/fuzz/) -----------------
+FUZZ_EXAMPLES ?= 5000
+
+fuzz: venv ## Long hypothesis run over decode, validation and outcomes (FUZZ_EXAMPLES=5000)
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
+		tests/fuzz tests/unit/test_bad_input.py -q

@@ -95,7 +95,7 @@ class VpcResponses:
         except DropConnection:
             raise
         except Exception:  # a localcloud bug: still answer as the gateway would, never HTML
-            log.exception("VPC request failed")
+            log.exception("VPC %s failed", exchange.action or "request")
             return self._error(exchange, VpcError(*INTERNAL_ERROR))
 
     def _process(self, exchange: _Exchange) -> Response:
@@ -123,9 +123,6 @@ class VpcResponses:
             answer = handler(self, exchange.parameters)
         except VpcError as exc:
             response = self._error(exchange, exc)
-        except Exception:  # a localcloud bug: still answer as the gateway would
-            log.exception("VPC %s failed", action)
-            response = self._error(exchange, VpcError(*INTERNAL_ERROR))
         else:
             exchange.call.created = answer.created
             response = self._answer(exchange, action, answer)

@@ -167,6 +167,8 @@ class VpcResponses:
 
     def _error(self, exchange: _Exchange, error: VpcError) -> Response:
         exchange.call.status, exchange.call.code = error.status, error.code
+        if exchange.action == "CreateCustomerGateway":
+            exchange.call.created = False
         self.cloud.calls.record(exchange.call)
         host = exchange.request.host or self.cloud.base_url
         body = wire.error_body(exchange.request_id, host, error.code, error.message)

@@ -142,7 +142,7 @@ CASES = [
     ("action", "params", "expected"),
     [pytest.param(a, p, e, id=i) for i, a, p, e in CASES],
 )
-def test_error_reaches_every_sdk(sdk, vpc_backend, action, params, expected):
+def test_error_reaches_every_sdk(sdk, localcloud, vpc_backend, action, params, expected):
     code, status, message = expected
     error = sdk.error(action, **params)
     assert (error.code, error.status) == (code, status)
@@ -152,6 +152,10 @@ def test_error_reaches_every_sdk(sdk, vpc_backend, action, params, expected):
     if "AuthKey" in params:
         assert params["AuthKey"] not in error.message  # never echoed
     assert vpc_backend.customer_gateways() == []
+    (call,) = localcloud.cloud.calls.snapshot()
+    assert (call["action"], call["status"], call["code"]) == (action, status, code)
+    assert call["created"] is (False if action == CREATE else None)
+    assert "AuthKey" not in call["parameters"]
 
 
 def test_already_exist_in_the_same_region_only(sdk, vpc_backend):

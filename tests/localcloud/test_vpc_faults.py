@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from alibabacloud_tea_openapi.exceptions import ServerException, ThrottlingException
-from darabonba.exceptions import UnretryableException
+from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.runtime import RuntimeOptions
 
 from localcloud.faults import FaultEngine
@@ -201,6 +201,8 @@ def test_dropped_response_after_commit(sdk, localcloud, vpc_backend):
         assert error.get_error_code() == "SDK.HttpError"
     else:
         assert isinstance(error, UnretryableException)
+        assert isinstance(error.inner_exception, RetryError)
+        assert "Remote end closed connection without response" in error.inner_exception.message
     (gateway,) = vpc_backend.customer_gateways()
     assert gateway.ip_address == "203.0.113.1"
     (call,) = localcloud.cloud.calls.snapshot()

@@ -138,7 +138,8 @@ def verify(
     expected = sign(credential.access_key_secret, text)
     if not hmac.compare_digest(expected.encode(), auth.signature.lower().encode("utf-8")):
         raise signature_does_not_match(text, f"\nserver canonical request is:\n{canonical}")
-    check_security_token(credential, _header(request, "x-acs-security-token") or None)
+    token = _header(request, "x-acs-security-token") or request.query.get("SecurityToken")
+    check_security_token(credential, token or None)
     nonces.use(credential.access_key_id, _header(request, "x-acs-signature-nonce"), sent)
     return credential
 

@@ -38,10 +38,18 @@ class LocalCloudProcess:
 
     def __enter__(self) -> LocalCloudProcess:
         ready = Path(self._dir.name) / "ready.json"
-        self._log = open(Path(self._dir.name) / "localcloud.log", "w")  # noqa: SIM115
+        self._log = open(Path(self._dir.name) / "localcloud.log", "w")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "--port", "0", "--ready-file", str(ready)]
-            + self._args,
+            [
+                sys.executable,
+                "-m",
+                "localcloud",
+                "--port",
+                "0",
+                "--ready-file",
+                str(ready),
+                *self._args,
+            ],
             cwd=ROOT,
             env=clean_env(),
             stdout=subprocess.DEVNULL,

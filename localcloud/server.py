@@ -173,7 +173,8 @@ class LocalCloud:
             response = self._route(request)
         except DropConnection:
             _drop(environ)
-            response = Response(b"", 500)
+            # werkzeug treats a ConnectionError from the app as a dropped client: no traceback.
+            raise ConnectionAbortedError("response dropped after commit (fault rule)") from None
         return response(environ, start_response)
 
     def _route(self, request: Request) -> Response:

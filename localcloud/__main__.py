@@ -19,6 +19,14 @@ from localcloud.credentials import (
 )
 from localcloud.faults import FaultRuleError
 from localcloud.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalCloud
+from localcloud.template import TemplateError
+
+
+def _parameter(spec: str) -> tuple[str, str]:
+    name, sep, value = spec.partition("=")
+    if not sep or not name:
+        raise ValueError(f"--parameter must be NAME=VALUE, got {spec!r}")
+    return name, value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +64,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", metavar="FILE", help="JSON list of fault rules to start with")
     p.add_argument("--fault-seed", type=int, help="seed for fault probabilities (repeatable runs)")
     p.add_argument("--ready-file", metavar="PATH", help="write the service URLs here when ready")
+    p.add_argument(
+        "--template",
+        metavar="FILE",
+        help="deploy this ROS template (template.yml): queues, topic, function, triggers",
+    )
+    p.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameter value (repeatable)",
+    )
+    p.add_argument(
+        "--code-uri", metavar="DIR", help="function code directory (default: LocalCodeUri)"
+    )
+    p.add_argument(
+        "--max-instances", type=int, default=3, help="FC instances per function (default 3)"
+    )
+    p.add_argument(
+        "--trigger-time-scale",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply trigger retry intervals and FC async retry delays (e.g. 0.01)",
+    )
+    p.add_argument(
+        "--function-log",
+        metavar="FILE",
+        help="append function instance output here (default: localcloud's stderr)",
+    )
     p.add_argument("--verbose", "-v", action="store_true")
     return p
 
@@ -76,7 +114,16 @@ def main(argv: list[str] | None = None) -> int:
             credentials=[parse_credential(c) for c in args.credential],
             quota=args.quota,
             fault_seed=args.fault_seed,
+            template=args.template,
+            template_parameters=dict(_parameter(p) for p in args.parameter),
+            code_uri=args.code_uri,
+            fc_max_instances=args.max_instances,
+            trigger_time_scale=args.trigger_time_scale,
         )
+        if args.function_log:
+            cloud.cloud.backends["fc"].log_file = open(  # noqa: SIM115 (open while running)
+                args.function_log, "a", encoding="utf-8"
+            )
         for spec in args.restrict:
             cloud.cloud.credentials.restrict(*parse_restriction(spec))
         for spec in args.sub_user:
@@ -87,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"localcloud: {exc}", file=sys.stderr)
         return 2
 
-    cloud.start()
+    try:
+        cloud.start()
+    except TemplateError as exc:
+        print(f"localcloud: {exc}", file=sys.stderr)
+        return 2
     info = cloud.ready_info()
     if args.ready_file:
         tmp = f"{args.ready_file}.tmp"

@@ -14,8 +14,9 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -61,12 +62,16 @@ class Cloud:
     calls: CallLog = field(default_factory=CallLog)
     backends: dict[str, Backend] = field(default_factory=dict)
     base_url: str = ""  # set once the server is bound, e.g. http://127.0.0.1:PORT
+    # Run after every reset, e.g. to deploy the --template again onto the emptied backends.
+    reset_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def reset(self) -> None:
         for backend in self.backends.values():
             backend.reset()
         self.calls.clear()
         self.faults.set_rules([])
+        for hook in self.reset_hooks:
+            hook()
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -95,8 +100,22 @@ class LocalCloud:
         credentials: Iterable[Credential] = (),
         quota: int = 100,
         fault_seed: int | None = None,
+        template: str | Path | None = None,
+        template_parameters: Mapping[str, Any] | None = None,
+        code_uri: str | Path | Mapping[str, str | Path] | None = None,
+        fc_max_instances: int = 3,
+        trigger_time_scale: float = 1.0,
     ) -> None:
+        """`template`: a ROS template (template.yml) to deploy at start and after each reset
+        (localcloud/template.py); `code_uri` overrides where its functions' code is.
+        `fc_max_instances`: instances per function; `trigger_time_scale` multiplies trigger
+        retry intervals and FC async retry delays (e.g. 0.01 locally)."""
         self.cloud = Cloud(region=region, account_id=account_id, quota=quota)
+        self._template = template
+        self._template_parameters = dict(template_parameters or {})
+        self._code_uri = code_uri
+        self._fc_options = {"max_instances": fc_max_instances, "time_scale": trigger_time_scale}
+        self.deployment: Any = None  # localcloud.template.Deployment once deployed
         self.cloud.faults = FaultEngine(seed=fault_seed)
         credentials = list(credentials) or [
             Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
@@ -118,7 +137,7 @@ class LocalCloud:
         self.services = {
             "vpc": VpcResponses(self.cloud),
             "mns": MnsResponses(self.cloud),
-            "fc": FcResponses(self.cloud),
+            "fc": FcResponses(self.cloud, **self._fc_options),
         }
 
     # --- life cycle -------------------------------------------------------------------------
@@ -134,7 +153,26 @@ class LocalCloud:
         )
         self._thread.start()
         log.info("localcloud listening on %s", self.cloud.base_url)
+        if self._template is not None:
+            try:
+                self.deploy_template()
+            except Exception:
+                self.stop()
+                raise
+            self.cloud.reset_hooks.append(self.deploy_template)
         return self
+
+    def deploy_template(self) -> None:
+        """Deploy the template given at construction onto the (running) backends."""
+        from localcloud.template import deploy
+
+        self.deployment = deploy(
+            self.cloud,
+            self._template,
+            parameters=self._template_parameters,
+            code_uri=self._code_uri,
+        )
+        log.info("deployed %s: %s", self._template, self.deployment.outputs)
 
     def stop(self) -> None:
         for service in self.services.values():
@@ -159,12 +197,15 @@ class LocalCloud:
 
     def ready_info(self) -> dict[str, Any]:
         default = self.cloud.credentials.all()[0]
-        return {
+        info = {
             **self.urls,
             "region": self.cloud.region,
             "account_id": self.cloud.account_id,
             "access_key_id": default.access_key_id,
         }
+        if self.deployment is not None:
+            info["deployment"] = self.deployment.to_json()
+        return info
 
     # --- WSGI ---------------------------------------------------------------------------------
     def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from localcloud.server import Cloud
 
 log = logging.getLogger("localcloud.fc")
+instance_log = logging.getLogger("localcloud.fc.instances")
 
 # FC 2.0 runtimes (fc-platform.md 1.1); localcloud runs the Python ones with its own python.
 PYTHON_RUNTIMES = ("python3", "python3.9", "python3.10")
@@ -171,14 +172,16 @@ class FcBackend:
 
     # -- logs ------------------------------------------------------------------------------
     def record_log(self, function: str, instance_id: str, line: str) -> None:
+        """Keep the line and forward it: to `log_file` when set, else to the log at INFO."""
         self._logs.append((time.time(), function, instance_id, line))
-        log.debug("[%s %s] %s", function, instance_id, line)
-        if self.log_file is not None:
-            try:
-                self.log_file.write(f"[{function} {instance_id}] {line}\n")
-                self.log_file.flush()
-            except (OSError, ValueError):
-                pass
+        if self.log_file is None:
+            instance_log.info("[%s %s] %s", function, instance_id, line)
+            return
+        try:
+            self.log_file.write(f"[{function} {instance_id}] {line}\n")
+            self.log_file.flush()
+        except (OSError, ValueError):
+            instance_log.info("[%s %s] %s", function, instance_id, line)
 
     def logs(self, function: str | None = None, last: int | None = None) -> list[str]:
         """The instance log lines kept (newest last), optionally of one function."""

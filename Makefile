@@ -47,3 +47,10 @@ FUZZ_EXAMPLES ?= 5000
 fuzz: venv ## Long hypothesis run over decode, validation and outcomes (FUZZ_EXAMPLES=5000)
 	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
 		tests/fuzz tests/unit/test_bad_input.py -q
+
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+	$(PY) -m pip install -q -r requirements-bench.txt
+	@touch $@
+
+bench: $(VENV)/.bench-installed ## Benchmarks: writes bench/results.json and bench/throughput.png (ARGS="--only core,cold")
+	$(PY) -m bench.run $(ARGS)

@@ -1,0 +1,202 @@
+"""Throughput against a rate-limited API: ours and three baselines under the same load.
+
+localcloud limits CreateCustomerGateway to R calls per second per account (a token bucket,
+burst R, answering Throttling.User with x-acs-retry-after) and adds 20 ms of latency to every
+VPC call. N requests (default 500) are queued at once and pushed in batches of 10 to 4 warm
+function instances (bench/instances.py). Figures, per policy:
+
+- created_per_s: gateways created / (last outcome published - first batch handed out);
+  ratio_to_limit = created_per_s / R;
+- throttled_share: throttled CreateCustomerGateway calls / all of them (localcloud's call log);
+- attempts per request (p50, p99, max): CreateCustomerGateway calls per ClientToken;
+- latency (p50, p99): from the moment an instance starts on a message to its outcome published;
+  e2e_*: from the first send (every request is queued at t0) to its outcome published;
+- duplicates: gateways beyond one per IP address, plus outcome events repeated with a new id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import Counter
+from typing import Any
+
+from bench.instances import FunctionPool, Message
+from bench.localcloud_process import LocalCloudProcess
+
+POLICIES = ("ours", "fixed", "full_jitter", "adaptive")
+LATENCY_MS = 20
+BATCH = 10
+WORKERS = 4
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def messages(n: int, run: str) -> list[Message]:
+    out = []
+    for i in range(n):
+        token = f"bench-{run}-{i}"
+        body = {
+            "RegionId": "cn-shanghai",
+            "IpAddress": f"203.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
+            "Name": f"bench-{i}",
+            "ClientToken": token,
+        }
+        out.append(Message(f"{run}-{i:08d}".upper(), json.dumps(body), token))
+    return out
+
+
+def faults(limit_qps: float, latency_ms: float) -> list[dict[str, Any]]:
+    return [
+        {"service": "vpc", "latency_ms": latency_ms},
+        {"service": "vpc", "action": "CreateCustomerGateway", "rate_limit_qps": limit_qps},
+    ]
+
+
+def run_policy(
+    cloud: LocalCloudProcess,
+    policy: str,
+    *,
+    n: int,
+    limit_qps: float,
+    latency_ms: float = LATENCY_MS,
+    workers: int = WORKERS,
+    batch: int = BATCH,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    cloud.reset()
+    cloud.create_result_topic()
+    load = messages(n, policy)
+    batches = [load[i : i + batch] for i in range(0, n, batch)]
+    with FunctionPool(env, policy, workers) as pool:
+        cloud.faults(faults(limit_qps, latency_ms))
+        result = pool.run(batches)
+    calls = cloud.calls("CreateCustomerGateway")
+    gateways = cloud.state()["vpc"]
+    return summarize(result, calls, gateways, load, limit_qps) | {"policy": policy}
+
+
+def _gateway_ips(state: Any) -> list[str]:
+    """Every gateway's IpAddress in localcloud's VPC state, whatever its nesting."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "CustomerGatewayId" in node and "IpAddress" in node:
+                found.append(node["IpAddress"])
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(state)
+    return found
+
+
+def summarize(result, calls, state, load, limit_qps) -> dict[str, Any]:
+    tokens = {m.client_token for m in load}
+    ours = [c for c in calls if c["parameters"].get("ClientToken") in tokens]
+    attempts = Counter(c["parameters"]["ClientToken"] for c in ours)
+    throttled = [c for c in ours if str(c.get("code") or "").startswith("Throttling")]
+    created = [c for c in ours if c.get("created")]
+    ips = Counter(_gateway_ips(state))
+    duplicate_gateways = sum(count - 1 for count in ips.values() if count > 1)
+    duplicate_events = sum(len(set(ids)) - 1 for ids in result.outcomes.values() if ids)
+    missing = sorted(tokens - set(result.published))
+    elapsed = result.finished - result.started
+    latencies = [result.published[t] - result.starts[t] for t in tokens if t in result.published]
+    e2e = [result.published[t] - result.started for t in tokens if t in result.published]
+    per_request = [attempts.get(t, 0) for t in tokens]
+    created_per_s = len(created) / elapsed if elapsed > 0 else 0.0
+    return {
+        "created_per_s": round(created_per_s, 3),
+        "ratio_to_limit": round(created_per_s / limit_qps, 3),
+        "throttled_share": round(len(throttled) / max(1, len(ours)), 3),
+        "attempts_p50": percentile(per_request, 50),
+        "attempts_p99": percentile(per_request, 99),
+        "attempts_max": max(per_request, default=0),
+        "latency_p50_s": round(percentile(latencies, 50), 3),
+        "latency_p99_s": round(percentile(latencies, 99), 3),
+        "duplicates": duplicate_gateways + duplicate_events,
+        # more detail
+        "e2e_p50_s": round(percentile(e2e, 50), 3),
+        "e2e_p99_s": round(percentile(e2e, 99), 3),
+        "wall_s": round(elapsed, 3),
+        "requests": len(tokens),
+        "created": len(created),
+        "calls": len(ours),
+        "throttled_calls": len(throttled),
+        "missing_outcomes": len(missing),
+        "invocations": result.invocations,
+        "redeliveries": result.redeliveries,
+        "errors": result.errors[:5],
+        "mean_attempts": round(statistics.fmean(per_request), 3) if per_request else 0,
+        "timeline": _timeline(ours, result.started),
+    }
+
+
+def _timeline(calls: list[dict[str, Any]], started: float) -> dict[str, list[int]]:
+    """Created and throttled calls per whole second since the first send (for the plot)."""
+    created: Counter[int] = Counter()
+    throttled: Counter[int] = Counter()
+    for call in calls:
+        second = int(call["time"] - started)
+        if call.get("created"):
+            created[second] += 1
+        elif str(call.get("code") or "").startswith("Throttling"):
+            throttled[second] += 1
+    end = max([*created, *throttled], default=-1) + 1
+    return {
+        "created": [created.get(s, 0) for s in range(end)],
+        "throttled": [throttled.get(s, 0) for s in range(end)],
+    }
+
+
+def measure(
+    n: int = 500,
+    limit_qps: float = 10,
+    policies: tuple[str, ...] = POLICIES,
+    workers: int = WORKERS,
+) -> dict[str, Any]:
+    with LocalCloudProcess() as cloud:
+        env = cloud.function_env(
+            BENCH_REGION=cloud.info["region"],
+            BENCH_ACCOUNT=cloud.info["account_id"],
+            BATCH_CONCURRENCY="4",
+            MAX_ATTEMPTS="8",
+            DEADLINE_MARGIN_SECONDS="3",
+            API_TIMEOUT_SECONDS="10",
+        )
+        results = {
+            policy: run_policy(cloud, policy, n=n, limit_qps=limit_qps, workers=workers, env=env)
+            for policy in policies
+        }
+    return {
+        "limit_qps": limit_qps,
+        "latency_ms": LATENCY_MS,
+        "requests": n,
+        "batch": BATCH,
+        "instances": workers,
+        "batch_concurrency": 4,
+        "path": "function level: the app in worker processes fed batches (bench/instances.py)",
+        "policies": results,
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    chosen = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else POLICIES
+    out = measure(n=int(sys.argv[1]) if len(sys.argv) > 1 else 500, policies=chosen)
+    for policy in out["policies"].values():
+        policy.pop("timeline")
+    print(json.dumps(out, indent=2))

@@ -38,6 +38,16 @@ test: venv lint ## Lint, then run the whole test suite (unit, localcloud, integr
 localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
 	$(PY) -m localcloud $(ARGS)
 
+run: venv ## The whole job on localcloud: template.yml deployed, sample requests queued, outcomes table
+	$(PY) tools/run.py $(ARGS)
+
+invoke: venv ## Invoke the function with fc2: EVENT=events/<file> [ENDPOINT=https://<account>.<region>.fc.aliyuncs.com]
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/direct-request.json [ENDPOINT=...] [ARGS=--log]"; exit 2; }
+	$(PY) tools/invoke.py $(EVENT) $(if $(ENDPOINT),--endpoint $(ENDPOINT)) $(ARGS)
+
+package: venv ## Build build/function.zip, the code zip template.yml deploys (upload it to OSS)
+	$(PY) tools/package.py $(ARGS)
+
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import time
 from collections import Counter
 from typing import Any
 
-from bench.instances import FunctionPool, Message
+from bench.instances import FunctionPool, Message, PoolResult
 from bench.localcloud_process import LocalCloudProcess
 
 POLICIES = ("ours", "fixed", "full_jitter", "adaptive")
@@ -161,12 +162,73 @@ def _timeline(calls: list[dict[str, Any]], started: float) -> dict[str, list[int
     }
 
 
+def run_policy_through_trigger(
+    policy: str,
+    *,
+    n: int,
+    limit_qps: float,
+    latency_ms: float = LATENCY_MS,
+    workers: int = WORKERS,
+    batch: int = BATCH,
+) -> dict[str, Any]:
+    """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
+    maximumTasks `workers`) -> FC instances on localcloud -> result topic (bench/stack.py)."""
+    from bench.stack import Stack
+
+    load = messages(n, policy)
+    tokens = {m.client_token for m in load}
+    with Stack(
+        policy=policy, batch_size=batch, maximum_tasks=workers, max_instances=workers
+    ) as stack:
+        stack.cloud.faults(faults(limit_qps, latency_ms))
+        started = time.time()
+        stack.send([m.body for m in load])
+        stack.wait_published(tokens, timeout=900)
+        time.sleep(1)  # late duplicates, if any, still arrive
+        timing = stack.timing()
+        outcomes: dict[str, list[str]] = {}
+        for note in stack.drain_inbox():
+            outcomes.setdefault(note["event"]["subject"], []).append(note["event"]["id"])
+        result = PoolResult(
+            started=started,
+            finished=max(timing.published.values(), default=time.time()),
+            starts=timing.starts,
+            published=timing.published,
+            outcomes=outcomes,
+            invocations=stack.invocations(),
+        )
+        calls = stack.cloud.calls("CreateCustomerGateway")
+        state = stack.cloud.state()["vpc"]
+        left = stack.queue_counts("cgw-requests")
+    figures = summarize(result, calls, state, load, limit_qps)
+    figures["left_in_queue"] = sum(left.values())
+    figures["instances_seen"] = len(timing.instances)
+    return figures | {"policy": policy}
+
+
 def measure(
     n: int = 500,
     limit_qps: float = 10,
     policies: tuple[str, ...] = POLICIES,
     workers: int = WORKERS,
+    path: str = "trigger",
 ) -> dict[str, Any]:
+    if path == "trigger":
+        return {
+            "limit_qps": limit_qps,
+            "latency_ms": LATENCY_MS,
+            "requests": n,
+            "batch": BATCH,
+            "instances": workers,
+            "batch_concurrency": 4,
+            "path": "trigger: MNS queue -> EventBridge trigger -> FC instances on localcloud",
+            "policies": {
+                policy: run_policy_through_trigger(
+                    policy, n=n, limit_qps=limit_qps, workers=workers
+                )
+                for policy in policies
+            },
+        }
     with LocalCloudProcess() as cloud:
         env = cloud.function_env(
             BENCH_REGION=cloud.info["region"],
@@ -196,7 +258,8 @@ if __name__ == "__main__":
     import sys
 
     chosen = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else POLICIES
-    out = measure(n=int(sys.argv[1]) if len(sys.argv) > 1 else 500, policies=chosen)
+    path = sys.argv[3] if len(sys.argv) > 3 else "trigger"
+    out = measure(n=int(sys.argv[1]) if len(sys.argv) > 1 else 500, policies=chosen, path=path)
     for policy in out["policies"].values():
         policy.pop("timeline")
     print(json.dumps(out, indent=2))

@@ -429,6 +429,38 @@ class FcBackend:
         with self._lock:
             return self._running[(service, function, name)]
 
+    def update_trigger(
+        self,
+        service: str,
+        function: str,
+        name: str,
+        config: dict[str, Any] | None = None,
+        invocation_role: str | None = None,
+        description: str | None = None,
+    ) -> Trigger:
+        """Change a trigger's configuration: its emulation restarts with the new values
+        (in-flight pushes finish; their messages are deleted or reappear as usual)."""
+        old = self.get_trigger(service, function, name)
+        self.delete_trigger(service, function, name)
+        try:
+            return self.create_trigger(
+                service,
+                function,
+                name,
+                old.type,
+                config if config is not None else old.config,
+                old.source_arn,
+                invocation_role if invocation_role is not None else old.invocation_role,
+                old.qualifier,
+                description if description is not None else old.description,
+            )
+        except FcError:
+            self.create_trigger(
+                service, function, name, old.type, old.config, old.source_arn,
+                old.invocation_role, old.qualifier, old.description,
+            )  # fmt: skip
+            raise
+
     def delete_trigger(self, service: str, function: str, name: str) -> None:
         self.get_trigger(service, function, name)
         with self._lock:

@@ -6,6 +6,7 @@ Routes (enough for invoke and deploying a trigger):
 - GET    /2016-08-15/services/{s}[.{q}]/functions/{f}                 GetFunction
 - POST   /2016-08-15/services/{s}/functions/{f}/triggers              CreateTrigger
 - GET    /2016-08-15/services/{s}/functions/{f}/triggers/{t}          GetTrigger
+- PUT    /2016-08-15/services/{s}/functions/{f}/triggers/{t}          UpdateTrigger
 - DELETE /2016-08-15/services/{s}/functions/{f}/triggers/{t}          DeleteTrigger
 
 Answers as FC gives them (fc-platform.md 1.3, 3, 4):
@@ -66,6 +67,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         "GET",
         re.compile(rf"/services/(?P<s>{_NAME})/functions/(?P<f>{_NAME})/triggers/(?P<t>{_NAME})"),
         "GetTrigger",
+    ),
+    (
+        "PUT",
+        re.compile(rf"/services/(?P<s>{_NAME})/functions/(?P<f>{_NAME})/triggers/(?P<t>{_NAME})"),
+        "UpdateTrigger",
     ),
     (
         "DELETE",
@@ -223,6 +229,18 @@ class FcResponses:
 
     def _GetTrigger(self, request: Request, request_id: str, s: str, f: str, t: str) -> Response:
         return _json(_trigger_json(self.backend.get_trigger(s, f, t)))
+
+    def _UpdateTrigger(self, request: Request, request_id: str, s: str, f: str, t: str) -> Response:
+        body = json.loads(request.get_data() or b"{}")
+        trigger = self.backend.update_trigger(
+            s,
+            f,
+            t,
+            config=body.get("triggerConfig"),
+            invocation_role=body.get("invocationRole"),
+            description=body.get("description"),
+        )
+        return _json(_trigger_json(trigger))
 
     def _DeleteTrigger(self, request: Request, request_id: str, s: str, f: str, t: str) -> Response:
         self.backend.delete_trigger(s, f, t)

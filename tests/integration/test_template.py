@@ -301,3 +301,7 @@ def test_deploy_trigger_tool_creates_the_trigger_with_fc2(monkeypatch, capsys):
         )
         assert deploy_trigger.main(args) == 1  # exists already
         assert "--update" in capsys.readouterr().err
+        resized = [*args, "--update", "--parameter", "TriggerBatchSize=5"]
+        assert deploy_trigger.main(resized) == 0
+        updated = fc.get_trigger(service, function, name)
+        assert updated.config["runOptions"]["batchWindow"]["CountBasedWindow"] == 5

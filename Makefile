@@ -64,3 +64,8 @@ $(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
 
 bench: $(VENV)/.bench-installed ## Benchmarks: writes bench/results.json and bench/throughput.png (ARGS="--only core,cold")
 	$(PY) -m bench.run $(ARGS)
+
+N ?= 1000
+
+soak: venv ## Reliability suite: the whole path with every fault at once (N=1000; N=100 small)
+	$(PY) tools/soak.py -n $(N) $(ARGS)

@@ -75,6 +75,26 @@ class LocalCloudProcess:
         self._dir.cleanup()
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def instance_pids(self) -> list[int]:
+        """Process ids of the FC instances (worker processes) this localcloud started."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == self.pid and b"worker.py" in cmdline:
+                pids.append(int(entry.name))
+        return pids
+
+    @property
     def url(self) -> str:
         return self.info["vpc"]
 

@@ -29,7 +29,7 @@ INBOX = "cgw-bench-inbox"
 
 WRAPPER_INDEX = '''"""Benchmark wrapper around the shipped function (bench/stack.py): the same
 app, optionally a baseline retry policy, and timing notes. Written by the benchmark."""
-import json, os, sys, time
+import json, os, random, signal, sys, threading, time
 
 _here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(_here, "bench_config.json"), encoding="utf-8") as _f:
@@ -84,10 +84,26 @@ def initializer(context):
     _instance.publisher = _TimedPublisher(_instance.publisher)
 
 
+def _die(request_id):
+    _note("killed", request_id)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def handler(event, context):
     if _instance is None:
         initializer(context)
-    return _instance.handle(event, context)
+    timer = None
+    if random.random() < _CONFIG.get("kill_probability", 0):
+        # killed mid-batch, as the platform kills a timed-out instance: no cleanup at all
+        low, high = _CONFIG["kill_after_s"]
+        timer = threading.Timer(random.uniform(low, high), _die, (context.request_id,))
+        timer.daemon = True
+        timer.start()
+    try:
+        return _instance.handle(event, context)
+    finally:
+        if timer is not None:
+            timer.cancel()  # the invocation ended first: this instance lives on
 '''
 
 
@@ -97,6 +113,7 @@ class Timing:
     published: dict[str, float]
     publish_count: dict[str, int]
     instances: set[str]
+    kills: int = 0
 
 
 class Stack:
@@ -112,7 +129,11 @@ class Stack:
         function_timeout_s: int = 60,
         extra_parameters: dict[str, str] | None = None,
         extra_args: tuple[str, ...] = (),
+        kill_probability: float = 0.0,
+        kill_after_s: tuple[float, float] = (0.05, 2.0),
     ) -> None:
+        """`kill_probability`: share of invocations whose instance is SIGKILLed after a random
+        delay in `kill_after_s` unless the invocation has ended by then (killed mid-batch)."""
         self._dir = tempfile.TemporaryDirectory(prefix="bench-stack-")
         work = Path(self._dir.name)
         self.code_dir = work / "code"
@@ -123,7 +144,15 @@ class Stack:
         (self.code_dir / "schemas").symlink_to(ROOT / "schemas")
         (self.code_dir / "index.py").write_text(WRAPPER_INDEX, encoding="utf-8")
         (self.code_dir / "bench_config.json").write_text(
-            json.dumps({"root": str(ROOT), "policy": policy, "timing": str(self.timing_path)})
+            json.dumps(
+                {
+                    "root": str(ROOT),
+                    "policy": policy,
+                    "timing": str(self.timing_path),
+                    "kill_probability": kill_probability,
+                    "kill_after_s": list(kill_after_s),
+                }
+            )
         )
         parameters = {
             "TriggerBatchSize": str(batch_size),
@@ -231,6 +260,7 @@ class Stack:
         published: dict[str, float] = {}
         counts: dict[str, int] = {}
         instances: set[str] = set()
+        kills = 0
         if self.timing_path.exists():
             for line in self.timing_path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -240,10 +270,12 @@ class Stack:
                 instances.add(instance)
                 if kind == "start":
                     starts.setdefault(token, at)
+                elif kind == "killed":
+                    kills += 1
                 else:
                     published[token] = max(published.get(token, 0), at)
                     counts[token] = counts.get(token, 0) + 1
-        return Timing(starts, published, counts, instances)
+        return Timing(starts, published, counts, instances, kills)
 
     def invocations(self) -> int:
         """Invocations the instances started (FC's "FC Invoke Start" log lines)."""

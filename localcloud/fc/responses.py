@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 from datetime import datetime, timezone
@@ -35,6 +36,8 @@ from localcloud.auth.fc import FcAuthError, SignedRequest, verify
 from localcloud.calls import Call
 from localcloud.faults import THROTTLING_USER
 from localcloud.fc.models import FcBackend, FcError, Function, Trigger, new_request_id
+
+log = logging.getLogger("localcloud.fc")
 
 API_PREFIX = "/2016-08-15"
 LOG_TAIL_BYTES = 4096
@@ -144,6 +147,14 @@ class FcResponses:
                 400, "InvalidArgument", f"request body is not JSON: {exc}", request_id
             )
             call.code = "InvalidArgument"
+        except DropConnection:
+            raise
+        except Exception as exc:  # a bug of ours: still a JSON answer fc2 can read
+            log.exception("FC %s failed", action)
+            response = _error(
+                500, "InternalServerError", f"localcloud FC {action}: {exc!r}", request_id
+            )
+            call.code = "InternalServerError"
         call.status = response.status_code
         if call.code is None and response.headers.get("X-Fc-Error-Type"):
             call.code = response.headers["X-Fc-Error-Type"]
@@ -207,10 +218,12 @@ class FcResponses:
         return _json(_function_json(self.backend.get_function(s, f)))
 
     def _CreateTrigger(self, request: Request, request_id: str, s: str, f: str) -> Response:
-        body = json.loads(request.get_data() or b"{}")
+        body = _object(request)
         config = body.get("triggerConfig") or {}
         if isinstance(config, str):
             config = json.loads(config)
+        if not isinstance(config, dict):
+            raise FcError("InvalidArgument", 400, "triggerConfig must be a JSON object")
         for key in ("triggerName", "triggerType"):
             if not body.get(key):
                 raise FcError("InvalidArgument", 400, f"{key} is required")
@@ -231,7 +244,9 @@ class FcResponses:
         return _json(_trigger_json(self.backend.get_trigger(s, f, t)))
 
     def _UpdateTrigger(self, request: Request, request_id: str, s: str, f: str, t: str) -> Response:
-        body = json.loads(request.get_data() or b"{}")
+        body = _object(request)
+        if "triggerConfig" in body and not isinstance(body["triggerConfig"], dict):
+            raise FcError("InvalidArgument", 400, "triggerConfig must be a JSON object")
         trigger = self.backend.update_trigger(
             s,
             f,
@@ -245,6 +260,13 @@ class FcResponses:
     def _DeleteTrigger(self, request: Request, request_id: str, s: str, f: str, t: str) -> Response:
         self.backend.delete_trigger(s, f, t)
         return Response(b"", 204)
+
+
+def _object(request: Request) -> dict[str, Any]:
+    body = json.loads(request.get_data() or b"{}")
+    if not isinstance(body, dict):
+        raise FcError("InvalidArgument", 400, "the request body must be a JSON object")
+    return body
 
 
 def _fault_error(error: Any) -> FcError:

@@ -132,20 +132,32 @@ class QueueTriggerConfig:
         def bad(message: str) -> FcError:
             return FcError("InvalidArgument", 400, f"triggerConfig: {message}")
 
-        source = config.get("eventSourceConfig") or {}
+        def section(parent: Any, *path: str) -> dict[str, Any]:
+            node = parent
+            for depth, key in enumerate(path):
+                node = node.get(key) if isinstance(node, dict) else None
+                if node is None:
+                    return {}
+                if not isinstance(node, dict):
+                    raise bad(f"{'.'.join(path[: depth + 1])} must be an object, got {node!r}")
+            return node
+
+        if not isinstance(config, dict):
+            raise bad(f"must be an object, got {config!r}")
+        source = section(config, "eventSourceConfig")
         if source.get("eventSourceType") != "MNS":
             raise bad(
                 "eventSourceConfig.eventSourceType must be MNS (the MNS queue trigger), "
                 f"got {source.get('eventSourceType')!r}"
             )
-        mns = (source.get("eventSourceParameters") or {}).get("sourceMNSParameters") or {}
+        mns = section(source, "eventSourceParameters", "sourceMNSParameters")
         queue = mns.get("QueueName")
-        if not queue:
+        if not isinstance(queue, str) or not queue:
             raise bad(
                 "eventSourceConfig.eventSourceParameters.sourceMNSParameters.QueueName is required"
             )
-        delivery = (config.get("eventSinkConfig") or {}).get("deliveryOption") or {}
-        run = config.get("runOptions") or {}
+        delivery = section(config, "eventSinkConfig", "deliveryOption")
+        run = section(config, "runOptions")
         mode = run.get("mode") or delivery.get("mode") or "event-streaming"
         if mode not in ("event-streaming", "event-driven"):
             raise bad(f"runOptions.mode must be event-streaming or event-driven, got {mode!r}")
@@ -155,7 +167,7 @@ class QueueTriggerConfig:
                 "eventSinkConfig.deliveryOption.eventSchema must be CloudEvents or RawData, "
                 f"got {schema!r}"
             )
-        window = run.get("batchWindow") or {}
+        window = section(run, "batchWindow")
         count = _integer(
             window.get("CountBasedWindow", 1),
             "runOptions.batchWindow.CountBasedWindow",
@@ -172,7 +184,7 @@ class QueueTriggerConfig:
         tolerance = run.get("errorsTolerance") or "NONE"
         if tolerance not in ("ALL", "NONE"):
             raise bad(f"runOptions.errorsTolerance must be ALL or NONE, got {tolerance!r}")
-        retry = run.get("retryStrategy") or {}
+        retry = section(run, "retryStrategy")
         strategy = retry.get("PushRetryStrategy") or "BACKOFF_RETRY"
         if strategy not in ("BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY"):
             raise bad(
@@ -192,19 +204,22 @@ class QueueTriggerConfig:
         if age is not None:
             age = _number(age, "runOptions.retryStrategy.MaximumEventAgeInSeconds", 0, 86400, bad)
         dlq = None
-        arn = ((run.get("deadLetterQueue") or {}).get("Arn")) or ""
+        arn = section(run, "deadLetterQueue").get("Arn") or ""
         if arn:
-            match = _QUEUE_ARN.fullmatch(arn)
+            match = _QUEUE_ARN.fullmatch(arn) if isinstance(arn, str) else None
             if not match:
                 raise bad(
                     "runOptions.deadLetterQueue.Arn must be an MNS queue ARN "
                     f"acs:mns:{{region}}:{{account}}:/queues/{{name}} locally, got {arn!r}"
                 )
             dlq = match["name"]
+        region = mns.get("RegionId")
+        if region is not None and not isinstance(region, str):
+            raise bad(f"sourceMNSParameters.RegionId must be a region id, got {region!r}")
         return cls(
             queue=queue,
-            region=mns.get("RegionId"),
-            base64_decode=_flag(mns.get("IsBase64Decode", True)),
+            region=region,
+            base64_decode=_flag(mns.get("IsBase64Decode", True), "IsBase64Decode", bad),
             mode=mode,
             schema=schema,
             batch_count=count,
@@ -215,23 +230,29 @@ class QueueTriggerConfig:
             maximum_retry_attempts=attempts,
             maximum_event_age_s=age,
             dead_letter_queue=dlq,
-            asynchronous=_flag(config.get("asyncInvocationType", False)),
-            enabled=_flag(config.get("triggerEnable", True)),
+            asynchronous=_flag(
+                config.get("asyncInvocationType", False), "asyncInvocationType", bad
+            ),
+            enabled=_flag(config.get("triggerEnable", True), "triggerEnable", bad),
         )
 
 
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
+def _flag(value: Any, name: str, bad) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise bad(f"{name} must be true or false, got {value!r}")
 
 
 def _integer(value: Any, name: str, low: int, high: int, bad) -> int:
+    """An integer (or its decimal string: ROS parameters arrive as strings) in [low, high]."""
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise bad(f"{name} must be an integer from {low} to {high}, got {value!r}") from None
-    if not low <= number <= high or isinstance(value, bool):
+    whole = not isinstance(value, float) or value.is_integer()
+    if not low <= number <= high or isinstance(value, bool) or not whole:
         raise bad(f"{name} must be an integer from {low} to {high}, got {value!r}")
     return number
 
@@ -239,9 +260,9 @@ def _integer(value: Any, name: str, low: int, high: int, bad) -> int:
 def _number(value: Any, name: str, low: float, high: float, bad) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise bad(f"{name} must be a number from {low:g} to {high:g}, got {value!r}") from None
-    if not low <= number <= high:
+    if not low <= number <= high or isinstance(value, bool):
         raise bad(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
     return number
 

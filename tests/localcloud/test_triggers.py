@@ -16,12 +16,15 @@ from typing import Any
 
 import fc2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mns.account import Account
 from mns.queue import Message
 from mns.topic import TopicMessage
 
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from localcloud.fc.models import FcError
+from localcloud.fc.triggers import QueueTriggerConfig
 
 TOY = """
 import json, os, time
@@ -379,3 +382,93 @@ def test_topic_trigger_retries_a_failing_function(toy):
     running = toy.fc.running_trigger("svc", "fn", "t")
     wait_for(lambda: running.state()["given_up"] == 1, what="retries to end")
     assert [i["retry"] for i in toy.invocations()] == [0, 1, 2, 3]
+
+
+_json_scalars = st.none() | st.booleans() | st.integers(-5, 20000) | st.text(max_size=12)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    path=st.sampled_from(
+        [
+            ("eventSourceConfig", "eventSourceType"),
+            ("eventSourceConfig", "eventSourceParameters", "sourceMNSParameters", "QueueName"),
+            ("eventSourceConfig", "eventSourceParameters", "sourceMNSParameters", "IsBase64Decode"),
+            ("eventSinkConfig", "deliveryOption", "eventSchema"),
+            ("runOptions", "mode"),
+            ("runOptions", "maximumTasks"),
+            ("runOptions", "errorsTolerance"),
+            ("runOptions", "retryStrategy", "PushRetryStrategy"),
+            ("runOptions", "retryStrategy", "MaximumRetryAttempts"),
+            ("runOptions", "retryStrategy", "MaximumEventAgeInSeconds"),
+            ("runOptions", "deadLetterQueue", "Arn"),
+            ("runOptions", "deadLetterQueue"),
+            ("runOptions", "batchWindow"),
+            ("eventSinkConfig",),
+            ("eventSourceConfig", "eventSourceParameters"),
+            ("runOptions", "batchWindow", "CountBasedWindow"),
+            ("runOptions", "batchWindow", "TimeBasedWindow"),
+        ]
+    ),
+    value=_json_values,
+)
+def test_trigger_config_parser_accepts_or_names_the_field(path, value):
+    """Any value anywhere: a parsed config within the documented ranges, or InvalidArgument
+    naming the field - never another exception."""
+    config = queue_trigger_config()
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    try:
+        parsed = QueueTriggerConfig.parse(config)
+    except FcError as exc:
+        error = exc
+    else:
+        error = None
+    if error is not None:
+        assert (error.code, error.message[:15]) == ("InvalidArgument", "triggerConfig: ")
+        return
+    assert 1 <= parsed.batch_count <= 10000
+    assert 0 <= parsed.batch_seconds <= 15
+    assert parsed.maximum_tasks >= 1
+    assert parsed.errors_tolerance in ("ALL", "NONE")
+    assert parsed.mode in ("event-streaming", "event-driven")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        json.dumps(
+            {"triggerName": "q", "triggerType": "eventbridge", "triggerConfig": [1]}
+        ).encode(),
+    ],
+)
+def test_malformed_create_trigger_bodies_are_invalid_argument_json(toy, localcloud, body):
+    import email.utils
+
+    import requests
+
+    from localcloud.auth.fc import authorization, string_to_sign
+
+    path = "/2016-08-15/services/svc/functions/fn/triggers"
+    toy.deploy()
+    headers = {"date": email.utils.formatdate(usegmt=True), "content-type": "application/json"}
+    headers["authorization"] = authorization(
+        DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, string_to_sign("POST", path, headers)
+    )
+    response = requests.post(
+        localcloud.cloud.base_url + path, data=body, headers=headers, timeout=10
+    )
+    assert response.status_code == 400
+    assert response.json()["ErrorCode"] == "InvalidArgument"
+    assert response.headers["X-Fc-Request-Id"]

@@ -10,6 +10,8 @@ policy does not allow would fail here.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -243,3 +245,37 @@ def test_unresolvable_failures_are_retried_by_the_trigger_then_dead_lettered():
         assert "TransientFailureError" in letter["deadletterreason"]
         assert stack.queue_counts(stack.outputs["RequestQueueName"]) == 0
         assert stack.gateways() == []
+
+
+def _tool(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_run_tool_prints_one_outcome_per_request_and_exits_zero():
+    result = _tool("tools/run.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {
+        line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[2:] if line.strip()
+    }
+    for name in _request_files():
+        assert rows[name] in ("created", "failed"), name
+    assert rows["poison-not-json.txt"] == "failed"
+    assert "all 11 requests got their outcome" in result.stdout
+
+
+def test_run_tool_names_what_is_missing_and_exits_non_zero():
+    result = _tool("tools/run.py", "--timeout", "0")
+    assert result.returncode == 1
+    assert "got no outcome within 0 s" in result.stdout
+    assert "valid-branch-shanghai-1.json (message " in result.stdout
+
+
+def test_invoke_tool_prints_the_functions_answer():
+    result = _tool("tools/invoke.py", "events/direct-request.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["type"] == "vpc.customergateway.created"
+    missing = _tool("tools/invoke.py", "events/no-such-file.json")
+    assert missing.returncode == 2
+    assert "cannot read the event" in missing.stderr

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from localcloud import LocalCloud
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from localcloud.fc.models import RUNTIMES
 from localcloud.fc.triggers import QueueTriggerConfig
-from localcloud.template import QUEUE_TRIGGER_METADATA, Resolver, queue_trigger
+from localcloud.template import QUEUE_TRIGGER_METADATA, Resolver, TemplateError, queue_trigger
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yml"
@@ -274,8 +276,6 @@ def test_template_deploys_on_localcloud_as_described(tmp_path):
 
 
 def test_deploy_trigger_tool_creates_the_trigger_with_fc2(monkeypatch, capsys):
-    import sys
-
     sys.path.insert(0, str(ROOT))
     from tools import deploy_trigger
 
@@ -305,3 +305,53 @@ def test_deploy_trigger_tool_creates_the_trigger_with_fc2(monkeypatch, capsys):
         assert deploy_trigger.main(resized) == 0
         updated = fc.get_trigger(service, function, name)
         assert updated.config["runOptions"]["batchWindow"]["CountBasedWindow"] == 5
+
+
+def test_resolver_functions_and_errors():
+    template = {
+        "ROSTemplateFormatVersion": "2015-09-01",
+        "Parameters": {
+            "Name": {"Type": "String", "Default": "q1"},
+            "N": {"Type": "Number", "Default": 3},
+        },
+        "Resources": {
+            "Q": {"Type": "ALIYUN::MNS::Queue", "Properties": {"QueueName": {"Ref": "Name"}}}
+        },
+    }
+    resolver = Resolver(template, "cn-beijing", "42", {"Name": "q2"})
+    resolve = resolver.resolve
+    assert resolve({"Ref": "Q"}) == "q2"
+    assert resolve({"Fn::Sub": "${ALIYUN::Region}/${Name}/${Q.ARN.WithSlash}"}) == (
+        "cn-beijing/q2/acs:mns:cn-beijing:42:/queues/q2"
+    )
+    assert resolve({"Fn::Sub": ["${A}-${Name}", {"A": {"Ref": "ALIYUN::AccountId"}}]}) == "42-q2"
+    assert resolve({"Fn::Join": ["-", ["a", {"Ref": "N"}]]}) == "a-3"
+    assert resolve({"Fn::Select": [1, ["x", "y"]]}) == "y"
+    assert resolve({"keep": 1, "drop": {"Ref": "ALIYUN::NoValue"}}) == {"keep": 1}
+    with pytest.raises(TemplateError, match="Ref 'Nope'"):
+        resolve({"Ref": "Nope"})
+    with pytest.raises(TemplateError, match="no attribute 'Bogus'"):
+        resolve({"Fn::GetAtt": ["Q", "Bogus"]})
+    with pytest.raises(TemplateError, match="Fn::FindInMap is not supported"):
+        resolve({"Fn::FindInMap": ["m", "a", "b"]})
+    with pytest.raises(TemplateError, match="unknown parameter"):
+        Resolver(template, "r", "1", {"Typo": "x"})
+
+
+def test_unsupported_resources_are_refused_by_name(tmp_path):
+    text = TEMPLATE.read_text(encoding="utf-8").replace(
+        "Resources:\n", "Resources:\n  Vpc:\n    Type: ALIYUN::ECS::VPC\n    Properties: {}\n", 1
+    )
+    broken = tmp_path / "template.yml"
+    broken.write_text(text)
+    with pytest.raises(TemplateError, match=r"Vpc \(ALIYUN::ECS::VPC\)"):
+        LocalCloud(template=broken).start()
+    result = subprocess.run(
+        [sys.executable, "-m", "localcloud", "--template", str(broken)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "resource types localcloud cannot deploy: Vpc (ALIYUN::ECS::VPC)" in result.stderr

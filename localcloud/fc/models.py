@@ -227,6 +227,22 @@ class FcBackend:
             old.close()
         return function
 
+    def check_qualifier(self, service: str, qualifier: str | None) -> None:
+        """Versions and aliases are not emulated: only LATEST (or none) exists, and anything
+        else is the 404 FC gives for a version or alias that does not exist."""
+        if qualifier in (None, "", "LATEST"):
+            return
+        self.get_service(service)
+        if qualifier.isdigit():
+            raise FcError(
+                "VersionNotFound",
+                404,
+                f"version '{qualifier}' of service '{service}' does not exist",
+            )
+        raise FcError(
+            "AliasNotFound", 404, f"alias '{qualifier}' of service '{service}' does not exist"
+        )
+
     def get_function(self, service: str, name: str) -> Function:
         self.get_service(service)
         with self._lock:
@@ -271,6 +287,7 @@ class FcBackend:
         """Run the function synchronously: its answer, or its error (result.error_type)."""
         fn = self.get_function(service, function)
         svc = self.get_service(service)
+        self.check_qualifier(service, qualifier)
         with self._lock:
             pool = self._pools[(service, function)]
         context = self.context(svc, fn, request_id or new_request_id(), qualifier, retry_count)
@@ -288,6 +305,7 @@ class FcBackend:
         """Accept an asynchronous invocation; run it in the background, retrying a function
         error up to MAX_ASYNC_RETRY_ATTEMPTS times (FC's async default). Returns the id."""
         self.get_function(service, function)
+        self.check_qualifier(service, qualifier)
         request_id = request_id or new_request_id()
         thread = threading.Thread(
             target=self._run_async,

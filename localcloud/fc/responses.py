@@ -199,6 +199,7 @@ class FcResponses:
 
     def _GetService(self, request: Request, request_id: str, s: str, q: str = "") -> Response:
         service = self.backend.get_service(s)
+        self.backend.check_qualifier(s, q)
         return _json(
             {
                 "serviceName": service.name,
@@ -215,7 +216,9 @@ class FcResponses:
     def _GetFunction(
         self, request: Request, request_id: str, s: str, f: str, q: str = ""
     ) -> Response:
-        return _json(_function_json(self.backend.get_function(s, f)))
+        function = self.backend.get_function(s, f)
+        self.backend.check_qualifier(s, q)
+        return _json(_function_json(function))
 
     def _CreateTrigger(self, request: Request, request_id: str, s: str, f: str) -> Response:
         body = _object(request)

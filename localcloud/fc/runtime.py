@@ -119,16 +119,22 @@ class Instance:
     # -- pipes -----------------------------------------------------------------------------
     def _read_replies(self) -> None:
         assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            try:
-                self._replies.put(json.loads(raw))
-            except ValueError:
-                log.warning("instance %s: unreadable reply %r", self.id, raw[:200])
+        with self.process.stdout as pipe:
+            for raw in pipe:
+                try:
+                    self._replies.put(json.loads(raw))
+                except ValueError:
+                    log.warning("instance %s: unreadable reply %r", self.id, raw[:200])
         self._replies.put(None)  # the process ended
 
     def _read_logs(self) -> None:
         assert self.process.stderr is not None
-        for raw in self.process.stderr:
+        with self.process.stderr as pipe:
+            self._forward_logs(pipe)
+        self._marker_seen.set()
+
+    def _forward_logs(self, pipe: Any) -> None:
+        for raw in pipe:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self._sink(self.spec.function, self.id, line)
             with self._lock:
@@ -136,7 +142,6 @@ class Instance:
                     self._capture.append(line)
                 if self._end_marker and line.startswith(self._end_marker):
                     self._marker_seen.set()
-        self._marker_seen.set()
 
     # -- calls -----------------------------------------------------------------------------
     def call(
@@ -206,16 +211,17 @@ class Instance:
         return self.process.poll() is None
 
     def kill(self) -> None:
+        """End the process. The reader threads see EOF and close their own pipes (closing
+        them here would race with a read in progress)."""
         if self.process.poll() is None:
             self.process.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             log.warning("instance %s did not exit after SIGKILL", self.id)
-        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
 
 
 def _seconds(value: float) -> str:

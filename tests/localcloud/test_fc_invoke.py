@@ -358,3 +358,12 @@ def test_invalid_runtime_is_refused(fc, code):
             "svc", "echo", handler="index.echo", runtime="python3.99", code_dir=str(code)
         )
     assert (caught.value.status, caught.value.code) == (400, "InvalidArgument")
+
+
+def test_only_the_latest_qualifier_exists(fc, code, client):
+    deploy(fc, code, "echo")
+    assert client.invoke_function("svc", "echo", b"q", qualifier="LATEST").data == b"q"
+    for qualifier, error in (("prod", "AliasNotFound"), ("3", "VersionNotFound")):
+        with pytest.raises(fc2.FcError) as caught:
+            client.invoke_function("svc", "echo", b"q", qualifier=qualifier)
+        assert (caught.value.status_code, caught.value.err_code) == (404, error)

@@ -409,6 +409,12 @@ class FcBackend:
 
         self.get_function(service, function)
         _check_name(name, "triggerName")
+        if trigger_type == "eventbridge" and not source_arn:
+            # FC creates the event stream and reports its ARN (fc-platform.md 2b).
+            source_arn = (
+                f"acs:eventbridge:{self.cloud.region}:{self.cloud.account_id}:eventstreaming/"
+                f"{service}-{function}-{name}"
+            )
         trigger = Trigger(
             service,
             function,

@@ -304,6 +304,7 @@ def test_trigger_is_created_with_fc2_over_http(toy, localcloud):
         "svc", "fn", "q", "eventbridge", queue_trigger_config(), "", ""
     ).data
     assert created["triggerType"] == "eventbridge"
+    assert created["sourceArn"] == f"acs:eventbridge:{REGION}:{ACCOUNT}:eventstreaming/svc-fn-q"
     assert (
         client.get_trigger("svc", "fn", "q").data["triggerConfig"]["runOptions"]["errorsTolerance"]
         == "ALL"

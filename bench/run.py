@@ -32,7 +32,20 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    import hashlib
+    import subprocess
+
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    retry = ROOT / "functions" / "create_customer_gateway" / "cgw_provisioner" / "retry.py"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", str(retry)], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return {
+        "commit": head,
+        "retry_py_sha256": hashlib.sha256(retry.read_bytes()).hexdigest()[:16],
+        "retry_py_uncommitted_changes": bool(dirty),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "cores": os.cpu_count(),
         "cpu": model or platform.processor(),

@@ -148,13 +148,13 @@ def test_throttling_and_a_rate_limit_every_request_still_created(cloud, capsys):
     requests = _batch(10)
     event = _queue_event(requests)
     summaries, redeliveries = [], 0
-    for _ in range(5):
+    for _ in range(10):  # random throttles are not a rate: the limiter may fall to its floor
         try:
-            summaries.append(cloud.invoke(event))
+            summaries.append(cloud.invoke(event, timeout=20))
             break
         except TransientFailureError:
             redeliveries += 1
-    assert summaries, "still unfinished after 5 deliveries"
+    assert summaries, "still unfinished after 10 deliveries"
     outcomes = cloud.outcomes()
     assert Counter(o.tag for o in outcomes) == Counter({"created": 10})
     assert len(cloud.gateways()) == 10

@@ -176,7 +176,7 @@ def test_retry_after_is_a_floor_for_the_delay():
     throttled = ApiCallError("Throttling.User", "x", http_status=400, retry_after_s=0.25)
     operation, _ = _operation([throttled, "done"])
     assert _run(operation, clock, policy) == "done"
-    assert sum(clock.sleeps) == pytest.approx(0.25)
+    assert clock.sleeps[0] == pytest.approx(0.25)
 
 
 # --- the limiter ------------------------------------------------------------------------------
@@ -196,26 +196,36 @@ def test_limiter_is_unpaced_until_the_first_throttle():
 
 def test_first_throttle_paces_at_the_rate_the_service_granted():
     clock = FakeClock()
-    limiter = _limiter(clock)
-    for _ in range(20):  # 20 sends in 0.2 s, only 3 granted
+    limiter = _limiter(clock, window=1.0)
+    for _ in range(20):  # 20 sends in 0.2 s, only 3 granted: mostly refused
         limiter.acquire(clock.now + 1)
         clock.now += 0.01
     for _ in range(3):
         limiter.on_success()
     limiter.on_throttle(retry_after_s=0.1)
-    assert limiter.rate == pytest.approx(3.0)
+    assert limiter.rate == pytest.approx(0.8 * 3.0)
     waits = [limiter.acquire(clock.now + 10) for _ in range(4)]
-    assert waits[0] == pytest.approx(0.1)  # retry-after: nobody sends before it
-    assert waits[1:] == [pytest.approx(1 / 3)] * 3  # then one send per 1/rate
+    assert waits == [pytest.approx(1 / 2.4)] * 4  # one send per 1/rate, evenly
+
+
+def test_retry_after_holds_every_thread():
+    clock = FakeClock()
+    limiter = _limiter(clock, window=1.0)
+    for _ in range(100):
+        limiter.acquire(clock.now + 1)
+        limiter.on_success()
+    limiter.on_throttle(retry_after_s=0.5)  # rate 80/s, but nothing before 0.5 s
+    assert limiter.acquire(clock.now + 10) == pytest.approx(0.5)
 
 
 def test_throttles_in_one_congestion_event_cut_once():
     clock = FakeClock()
-    limiter = _limiter(clock, learn_from_grants=False)
+    limiter = _limiter(clock, learn_from_grants=False, window=1.0)
     for _ in range(10):
         limiter.acquire(clock.now + 1)
     limiter.on_throttle()
     rate = limiter.rate
+    assert rate == pytest.approx(8.0)
     limiter.on_throttle()
     limiter.on_throttle()
     assert limiter.rate == rate
@@ -224,23 +234,45 @@ def test_throttles_in_one_congestion_event_cut_once():
     assert limiter.rate == pytest.approx(rate * 0.8)
 
 
-def test_rate_recovers_along_the_cubic_curve_on_success():
+def _grow(limiter, clock, seconds, step=0.1):
+    samples = []
+    for _ in range(round(seconds / step)):
+        clock.now += step
+        limiter._sends.extend([clock.now] * 10)  # demand stays high: the send cap never binds
+        limiter.on_success()
+        samples.append(
+            (round(clock.now - start, 3) if (start := limiter._last_cut) else 0, limiter.rate)
+        )
+    return samples
+
+
+def test_recovery_is_concave_to_just_below_the_refused_rate_then_holds_then_probes():
     clock = FakeClock()
-    limiter = _limiter(clock, learn_from_grants=False)
+    limiter = _limiter(clock, learn_from_grants=False, window=1.0)
     for _ in range(10):
         limiter.acquire(clock.now + 1)
-    limiter.on_throttle()  # w_max = 10, rate = 8
-    assert limiter.rate == pytest.approx(8.0)
-    samples = []
-    for _ in range(30):  # keep sending at ~10/s so the send-rate cap does not bind
-        clock.now += 0.1
-        limiter._sends.extend([clock.now] * 2)
-        limiter.on_success()
-        samples.append(limiter.rate)
-    assert samples == sorted(samples)  # never decreases
-    k = (2.0 / 0.4) ** (1 / 3)  # back at w_max after K seconds
-    assert samples[int(k * 10) - 1] == pytest.approx(10.0, abs=0.3)
-    assert samples[-1] > 10.0  # then probes beyond
+    limiter.on_throttle()  # the opening estimate
+    clock.now += 1.0
+    limiter.on_throttle()  # a real congestion event at rate 8: w_max 7.6, rate 6.4
+    assert limiter.rate == pytest.approx(6.4)
+    k = ((7.6 - 6.4) / (0.1 * 7.6)) ** (1 / 3)
+    samples = _grow(limiter, clock, k + 2.0 + 3.0)
+    rates = [rate for _, rate in samples]
+    assert rates == sorted(rates)  # never decreases without a throttle
+    at = dict(samples)
+    assert at[round(k + 1.0, 1)] == pytest.approx(7.6, abs=1e-6)  # holding at w_max
+    assert at[round(k + 1.9, 1)] == pytest.approx(7.6, abs=1e-6)
+    assert rates[-1] > 7.6 * 1.1  # then probing beyond
+
+
+def test_the_opening_estimate_is_searched_without_holding():
+    clock = FakeClock()
+    limiter = _limiter(clock, learn_from_grants=False, window=1.0)
+    for _ in range(10):
+        limiter.acquire(clock.now + 1)
+    limiter.on_throttle()  # w_max 9.5, rate 8
+    samples = _grow(limiter, clock, 4.0)
+    assert samples[-1][1] > 2 * 9.5
 
 
 def test_no_slot_is_reserved_past_latest_start():
@@ -253,26 +285,29 @@ def test_no_slot_is_reserved_past_latest_start():
 
 
 def test_limiter_spreads_concurrent_threads():
-    """Real threads, real clock: reservations are unique and spaced by 1/rate."""
-    limiter = AdaptiveRateLimiter()
+    """Real threads, real clock: one send per 1/rate, whatever the number of threads."""
+    import time
+
+    limiter = AdaptiveRateLimiter(window=0.1)
     for _ in range(5):
         limiter.acquire(1e12)
-    limiter.on_throttle()
-    slots = []
+    limiter.on_throttle()  # 5 sends in the 0.1 s window: 50/s, paced at 40/s
+    sent = []
     lock = threading.Lock()
 
     def take():
-        waited = limiter.acquire(1e12)
+        limiter.acquire(1e12)
         with lock:
-            slots.append(waited)
+            sent.append(time.monotonic())
 
     threads = [threading.Thread(target=take) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(slots) == 8
-    assert len({round(s, 6) for s in slots}) == 8
+    sent.sort()
+    assert len(sent) == 8
+    assert sent[-1] - sent[0] >= 6 / 40  # 7 gaps of 1/40 s, give or take the first token
 
 
 @pytest.mark.parametrize("name", ["adaptive", "botocore-adaptive", "full-jitter", "fixed"])

@@ -122,32 +122,46 @@ class Deadline:
 
 
 class AdaptiveRateLimiter:
-    """A per-instance send-rate limiter shared by every thread (CUBIC, like botocore's adaptive
-    mode), that learns the sustainable rate rather than only backing off:
+    """A per-instance send-rate limiter shared by every thread: CUBIC-shaped like botocore's
+    adaptive mode, but it learns the sustainable rate instead of only backing off. Rates are
+    in sends per second; `relative_scale` makes the curve the same shape at 2/s or 200/s.
 
-    - starts unpaced; the first throttle turns pacing on at the rate the service actually
-      granted over the last second (successes per second), not at a guess;
-    - on a throttle: remember w_max = the rate at the throttle, cut to min(beta * rate, granted
-      rate); throttles within `cut_interval` of a cut are the same congestion event (one cut);
-    - honours retry-after: no thread sends before now + retry_after;
-    - on success: grow along the CUBIC curve rate(t) = scale * (t - K)^3 + w_max, which stays
-      near w_max for a while (probing gently where the last throttle happened), capped at twice
-      the measured send rate so idle periods cannot inflate it;
-    - pacing is by reservation: each send takes the next 1/rate slot, so concurrent threads
-      are spread evenly instead of bursting.
+    - Starts unpaced. The first throttle turns pacing on.
+    - On a throttle (one cut per congestion event: throttles within `cut_interval` of a cut
+      are the same event): the reference rate is what we were really sending, or, when most of
+      it was refused (sent >= 1.5 x granted over `window`), what the service let through.
+      w_max = reference x (1 - margin): settle just below the rate that was refused, so a
+      small reserve builds in the service's bucket; rate = beta x reference.
+    - Honours retry-after: no thread sends before now + retry_after.
+    - On success: concave recovery to w_max in K seconds (CUBIC), then `hold` seconds at w_max
+      (rivals recover too), then probe linearly (`probe` x w_max per second) and, the longer
+      no throttle comes, cubically (`probe_cubic`): fast enough to take over capacity that
+      others free. After the first cut (a rough estimate made during the opening burst) the
+      search skips the hold and grows cubically at `scale`. Capped at twice the measured send
+      rate, so idle periods cannot inflate it.
+    - Pacing is a token bucket of depth one at the current rate: concurrent threads are spread
+      evenly instead of bursting, and a rate that grows serves waiting threads at once.
+
+    Tuned on bench/throughput.py (4 instances x batches of 10, 10 QPS limit): see README.
     """
 
     def __init__(
         self,
         *,
         beta: float = 0.8,
-        scale: float = 0.4,
+        scale: float = 0.1,
         min_rate: float = 0.5,
         max_rate: float = 1000.0,
-        window: float = 1.0,
+        window: float = 2.0,
         cut_interval: float = 0.5,
         learn_from_grants: bool = True,
         honour_retry_after: bool = True,
+        relative_scale: bool = True,
+        probe: float | None = 0.05,
+        probe_cubic: float = 0.01,
+        recheck: float = 0.05,
+        hold: float = 2.0,
+        margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -156,16 +170,20 @@ class AdaptiveRateLimiter:
         self.window, self.cut_interval = window, cut_interval
         self.learn_from_grants = learn_from_grants
         self.honour_retry_after = honour_retry_after
+        self.relative_scale = relative_scale
+        self.probe, self.probe_cubic = probe, probe_cubic
+        self.recheck, self.hold, self.margin = recheck, hold, margin
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._enabled = False
         self._rate = max_rate
         self._w_max = max_rate
         self._k = 0.0
+        self._cuts = 0
         self._last_cut = -math.inf
-        self._next_free = -math.inf
+        self._tokens = 0.0
+        self._filled = clock()
         self._pause_until = -math.inf
-        self._created = clock()
         self._sends: deque[float] = deque()
         self._grants: deque[float] = deque()
 
@@ -175,22 +193,26 @@ class AdaptiveRateLimiter:
         return self._rate if self._enabled else None
 
     def acquire(self, latest_start: float) -> float | None:
-        """Wait for this thread's send slot; the seconds waited, or None (nothing reserved) when
-        the slot would come after `latest_start`."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._pause_until)
-            if self._enabled:
-                slot = max(slot, self._next_free)
-            if slot > latest_start:
-                return None
-            if self._enabled:
-                self._next_free = slot + 1.0 / self._rate
-            self._sends.append(slot)
-        wait = slot - now
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+        """Wait for this thread's send token; the seconds waited, or None (nothing taken) when
+        it would come after `latest_start`. Waiting threads re-check at least every
+        `recheck` seconds, so a rate that grows meanwhile serves them sooner."""
+        began = self._clock()
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = max(0.0, self._pause_until - now)
+                if self._enabled:
+                    self._tokens = min(1.0, self._tokens + (now - self._filled) * self._rate)
+                    self._filled = now
+                    wait = max(wait, (1.0 - self._tokens) / self._rate)
+                if now + wait > latest_start:
+                    return None
+                if wait <= 1e-9:  # (float rounding must not leave a thread spinning)
+                    if self._enabled:
+                        self._tokens -= 1.0
+                    self._sends.append(now)
+                    return now - began
+            self._sleep(min(wait, self.recheck))
 
     def on_success(self) -> None:
         with self._lock:
@@ -199,7 +221,17 @@ class AdaptiveRateLimiter:
             self._trim(now)
             if not self._enabled:
                 return
-            grown = self.scale * (now - self._last_cut - self._k) ** 3 + self._w_max
+            since = now - self._last_cut - self._k
+            grown = self._scale() * since**3 + self._w_max
+            if self.probe is not None and since > 0:
+                # back at w_max: hold there a while (rivals recover too), then probe gently
+                # (linear), faster the longer no throttle comes (cubic)
+                if self._cuts > 1:
+                    since = max(0.0, since - self.hold)
+                    cubic = self.probe_cubic
+                else:  # the first estimate is rough (taken during the opening burst): search
+                    cubic = self.scale
+                grown = self._w_max * (1 + self.probe * since + cubic * since**3)
             cap = max(2.0 * self._measured(self._sends, now), self.min_rate)
             self._rate = min(self.max_rate, max(self.min_rate, min(grown, cap)))
 
@@ -211,20 +243,30 @@ class AdaptiveRateLimiter:
             if now - self._last_cut < self.cut_interval:
                 return
             self._trim(now)
-            granted = self._measured(self._grants, now)
-            if not self._enabled:
-                self._enabled = True
-                rate = self._measured(self._sends, now)
-            else:
+            sent = self._measured(self._sends, now)
+            if self._enabled:
                 rate = self._rate
-            cut = self.beta * rate
-            if self.learn_from_grants and granted > 0:
-                cut = min(cut, granted)  # what the service actually let through
-            self._w_max = max(rate, self.min_rate)
-            self._rate = min(self.max_rate, max(self.min_rate, cut))
-            self._k = ((self._w_max - self._rate) / self.scale) ** (1 / 3)
+            else:
+                self._enabled = True
+                rate = sent
+                self._tokens, self._filled = 0.0, now
+            granted = self._measured(self._grants, now)
+            if self.learn_from_grants:
+                # the rate we were really sending at (demand may have been below the allowance)
+                rate = min(rate, max(sent, self.min_rate))
+                if granted > 0 and sent >= 1.5 * granted:
+                    # mostly refused: what the service let through is the better estimate
+                    rate = min(rate, granted)
+            # the rate that was refused was too high: settle a little below it
+            self._w_max = max(rate * (1 - self.margin), self.min_rate)
+            self._rate = min(self.max_rate, max(self.min_rate, self.beta * rate))
+            self._k = ((self._w_max - self._rate) / self._scale()) ** (1 / 3)
             self._last_cut = now
-            self._next_free = max(self._next_free, now)
+            self._cuts += 1
+
+    def _scale(self) -> float:
+        """CUBIC's C: absolute (botocore) or relative to w_max (the same curve at any rate)."""
+        return self.scale * self._w_max if self.relative_scale else self.scale
 
     def _trim(self, now: float) -> None:
         horizon = now - self.window
@@ -311,6 +353,9 @@ class BotocoreAdaptivePolicy(AdaptivePolicy):
                 cut_interval=0.0,
                 learn_from_grants=False,
                 honour_retry_after=False,
+                relative_scale=False,
+                probe=None,
+                margin=0.0,
                 **limiter,
             ),
             throttle_base=1.0,

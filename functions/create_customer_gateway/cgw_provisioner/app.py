@@ -14,9 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from . import config as config_module
@@ -156,6 +154,8 @@ class Instance:
         if workers == 1:
             results = [run(delivery) for delivery in deliveries]
         else:
+            from concurrent.futures import ThreadPoolExecutor  # only batches need it
+
             with ThreadPoolExecutor(workers, thread_name_prefix="cgw-item") as pool:
                 results = list(pool.map(run, deliveries))
         return self._finish(event, deliveries, results, started, log)
@@ -301,7 +301,9 @@ def _is_single_request(event: bytes, deliveries: list[Delivery]) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """UTC, RFC 3339 with milliseconds (time, not datetime: one import less at cold start)."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 # -- the instance, built once -----------------------------------------------------------------

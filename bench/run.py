@@ -107,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         plot.draw(results["throughput"], PLOT)
         print(f"plot: {PLOT.relative_to(ROOT)}")
+    for section, key in (
+        ("core", "core"),
+        ("cold", "cold_start"),
+        ("batch", "batch_latency"),
+        ("throughput", "throughput"),
+    ):
+        if section in chosen:
+            results[key]["measured_at"] = results["machine"]["date"]
     results["machine"]["bench_seconds"] = round(time.monotonic() - started, 1)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

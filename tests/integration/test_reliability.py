@@ -127,9 +127,10 @@ def test_responses_lost_every_time_hand_the_message_back(cloud, monkeypatch):
 
 
 def test_throttling_and_a_rate_limit_every_request_still_created(cloud, capsys):
-    """50% Throttling.User plus a 5 QPS limit on CreateCustomerGateway, a batch of 10: every
+    """50% Throttling.User plus a 5 QPS limit on CreateCustomerGateway, a batch of 6: every
     request ends created (redelivering what the budget could not finish, as the trigger
-    would), with bounded attempts and backoff in the log."""
+    would), with bounded attempts and backoff in the log. Random throttles are not a rate: the
+    limiter reads them as congestion and settles at its floor (1 call/s), hence the timeout."""
     cloud.faults(
         [
             {
@@ -145,19 +146,20 @@ def test_throttling_and_a_rate_limit_every_request_still_created(cloud, capsys):
             {"service": "vpc", "action": "CreateCustomerGateway", "rate_limit_qps": 5},
         ]
     )
-    requests = _batch(10)
+    requests = _batch(6)
     event = _queue_event(requests)
     summaries, redeliveries = [], 0
     for _ in range(10):  # random throttles are not a rate: the limiter may fall to its floor
         try:
-            summaries.append(cloud.invoke(event, timeout=20))
+            summaries.append(cloud.invoke(event, timeout=60))
             break
         except TransientFailureError:
             redeliveries += 1
     assert summaries, "still unfinished after 10 deliveries"
     outcomes = cloud.outcomes()
-    assert Counter(o.tag for o in outcomes) == Counter({"created": 10})
-    assert len(cloud.gateways()) == 10
+    assert {o.tag for o in outcomes} == {"created"}  # redeliveries publish again, same ids
+    assert len({o.event["id"] for o in outcomes}) == 6
+    assert len(cloud.gateways()) == 6
     assert all(o.event["data"]["attempts"] <= 8 for o in outcomes)
     calls = cloud.calls("CreateCustomerGateway")
     assert sum(1 for c in calls if c["code"] == "Throttling.User") > 0

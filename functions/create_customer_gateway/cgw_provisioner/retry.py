@@ -150,7 +150,7 @@ class AdaptiveRateLimiter:
         *,
         beta: float = 0.8,
         scale: float = 0.1,
-        min_rate: float = 0.5,
+        min_rate: float = 1.0,
         max_rate: float = 1000.0,
         window: float = 2.0,
         cut_interval: float = 0.5,

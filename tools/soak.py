@@ -114,11 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--kill-share", type=float, default=0.1, help="invocations killed mid-batch (0.1)"
     )
-    parser.add_argument("--timeout", type=float, default=1800, help="give up waiting after")
+    parser.add_argument(
+        "--timeout", type=float, help="give up waiting after this many seconds (120 + 1.5 N)"
+    )
     parser.add_argument(
         "--function-timeout", type=int, default=60, help="FunctionTimeout (template default 60)"
     )
     args = parser.parse_args(argv)
+    if args.timeout is None:
+        args.timeout = 120 + 1.5 * args.requests
     rng = random.Random(args.seed)
     requests = build_requests(args.requests, rng)
     sends = [r for r in requests for _ in range(2 if rng.random() < 0.10 else 1)]

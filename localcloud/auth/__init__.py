@@ -4,18 +4,23 @@
   and the Tea SDK with `signature_algorithm='v2'`).
 - `acs3`: OpenAPI V3 `ACS3-HMAC-SHA256` (the Tea SDK's default).
 - `mns`: the MNS `Authorization: MNS id:sig` scheme.
+- `fc`: the FC `Authorization: FC id:sig` scheme.
 
-What the OpenAPI schemes share lives here: the error they raise, timestamp parsing, the
-nonce replay cache and the STS token check.
+What the schemes share lives here: the base error (code, HTTP status, message); for the OpenAPI
+schemes timestamp parsing, the nonce replay cache and the STS token check; for the two
+Date-header schemes (MNS, FC) their common string to sign, HMAC-Base64 and Date parsing.
 """
 
 from __future__ import annotations
 
+import base64
 import heapq
 import hmac
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from localcloud.credentials import Credential
 
@@ -24,14 +29,57 @@ MAX_CLOCK_SKEW_S = 15 * 60
 _TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class OpenApiAuthError(Exception):
-    """A request refused by the OpenAPI gateway before any action runs."""
+class AuthError(Exception):
+    """A request refused before any action runs; each service renders it in its wire format."""
 
     def __init__(self, code: str, status: int, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.status = status
         self.message = message
+
+
+class OpenApiAuthError(AuthError):
+    """A request refused by the OpenAPI gateway (VPC: RPC V1 and ACS3)."""
+
+
+def date_header_string_to_sign(
+    method: str, headers: Mapping[str, str], header_prefix: str, resource: str
+) -> str:
+    """MNS and FC: `METHOD\\nContent-MD5\\nContent-Type\\nDate\\n` + canonical headers + resource.
+
+    Canonical headers: every header whose lowercase name starts with `header_prefix`, sorted by
+    that name, each `name:value\\n`.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    canonical = "".join(
+        f"{name}:{lowered[name]}\n" for name in sorted(lowered) if name.startswith(header_prefix)
+    )
+    return "\n".join(
+        [
+            method.upper(),
+            lowered.get("content-md5", ""),
+            lowered.get("content-type", ""),
+            lowered.get("date", ""),
+            canonical + resource,
+        ]
+    )
+
+
+def hmac_base64(secret: str, text: str, digestmod: str) -> str:
+    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), digestmod).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def parse_http_date(value: str) -> datetime | None:
+    """An RFC 1123 `Date` header as an aware UTC datetime, or None when it is not one."""
+    try:
+        sent = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if sent is None or sent.tzinfo is None:
+        return None
+    return sent.astimezone(timezone.utc)
 
 
 def missing(name: str) -> OpenApiAuthError:

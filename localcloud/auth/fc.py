@@ -16,27 +16,23 @@ Error codes follow the FC error-code table (help.aliyun.com/document_detail/5273
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
+from localcloud.auth import (
+    MAX_CLOCK_SKEW_S,
+    AuthError,
+    date_header_string_to_sign,
+    hmac_base64,
+    parse_http_date,
+)
 from localcloud.credentials import Credential, CredentialStore
 
-MAX_CLOCK_SKEW_S = 15 * 60
 
-
-class FcAuthError(Exception):
-    """A request that fails authentication; carries the FC error code and HTTP status."""
-
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
+class FcAuthError(AuthError):
+    """A request that fails FC authentication."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +43,6 @@ class SignedRequest:
     path: str  # unescaped path, without the query
     headers: Mapping[str, str]
     query: Mapping[str, list[str]] = field(default_factory=dict)
-
-
-def canonical_headers(headers: Mapping[str, str]) -> str:
-    lowered = sorted((k.lower(), v) for k, v in headers.items() if k.lower().startswith("x-fc-"))
-    return "".join(f"{name}:{value}\n" for name, value in lowered)
 
 
 def canonical_resource(path: str, query: Mapping[str, list[str]] | None = None) -> str:
@@ -72,21 +63,11 @@ def string_to_sign(
     headers: Mapping[str, str],
     query: Mapping[str, list[str]] | None = None,
 ) -> str:
-    lower = {k.lower(): v for k, v in headers.items()}
-    return "\n".join(
-        [
-            method.upper(),
-            lower.get("content-md5", ""),
-            lower.get("content-type", ""),
-            lower.get("date", ""),
-            canonical_headers(headers) + canonical_resource(path, query),
-        ]
-    )
+    return date_header_string_to_sign(method, headers, "x-fc-", canonical_resource(path, query))
 
 
 def sign(secret: str, text: str) -> str:
-    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_base64(secret, text, "sha256")
 
 
 def authorization(access_key_id: str, secret: str, text: str) -> str:
@@ -141,11 +122,8 @@ def verify(
 
 
 def _check_date(value: str, now: datetime | None) -> None:
-    try:
-        sent = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        sent = None
-    if sent is None or sent.tzinfo is None:
+    sent = parse_http_date(value)
+    if sent is None:
         raise FcAuthError(
             "InvalidArgument", 400, f"Date header {value!r} is not an RFC 1123 GMT date"
         )

@@ -19,22 +19,31 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
+from localcloud.auth import (
+    MAX_CLOCK_SKEW_S,
+    AuthError,
+    date_header_string_to_sign,
+    hmac_base64,
+    parse_http_date,
+    utc_now,
+)
 from localcloud.credentials import Credential, CredentialStore
 
-MAX_CLOCK_SKEW_S = 15 * 60
+__all__ = [
+    "MnsAuthError",
+    "SignedRequest",
+    "content_md5_matches",
+    "sign",
+    "string_to_sign",
+    "utc_now",
+    "verify",
+]
 
 
-class MnsAuthError(Exception):
-    """A request that fails authentication; carries the MNS error code and HTTP status."""
-
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
+class MnsAuthError(AuthError):
+    """A request that fails MNS authentication."""
 
 
 @dataclass(frozen=True)
@@ -48,24 +57,11 @@ class SignedRequest:
 
 
 def string_to_sign(request: SignedRequest) -> str:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    mns_headers = "".join(
-        f"{name}:{headers[name]}\n" for name in sorted(headers) if name.startswith("x-mns-")
-    )
-    return "\n".join(
-        [
-            request.method,
-            headers.get("content-md5", ""),
-            headers.get("content-type", ""),
-            headers.get("date", ""),
-            mns_headers + request.resource,
-        ]
-    )
+    return date_header_string_to_sign(request.method, request.headers, "x-mns-", request.resource)
 
 
 def sign(secret: str, text: str) -> str:
-    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return hmac_base64(secret, text, "sha1")
 
 
 def content_md5_matches(header: str, body: bytes) -> bool:
@@ -93,13 +89,10 @@ def verify(request: SignedRequest, credentials: CredentialStore, now: datetime) 
         raise MnsAuthError(
             "InvalidAuthorizationHeader", 400, "The Authorization header format is invalid."
         )
-    try:
-        sent = parsedate_to_datetime(date)
-    except (TypeError, ValueError):
-        sent = None
-    if sent is None or sent.tzinfo is None:
+    sent = parse_http_date(date)
+    if sent is None:
         raise MnsAuthError("InvalidDateHeader", 400, "The Date header format is invalid.")
-    if abs((now - sent.astimezone(timezone.utc)).total_seconds()) > MAX_CLOCK_SKEW_S:
+    if abs((now - sent).total_seconds()) > MAX_CLOCK_SKEW_S:
         raise MnsAuthError("TimeExpired", 408, "The http request you sent is expired.")
     credential = credentials.get(key_id)
     if credential is None:
@@ -130,7 +123,3 @@ def verify(request: SignedRequest, credentials: CredentialStore, now: datetime) 
                 "InvalidSecurityToken", 403, "The security token you provided is invalid."
             )
     return credential
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -225,6 +225,51 @@ def test_unsplittable_event_is_one_direct_delivery_of_its_bytes(event, body):
     assert decode_event(event) == [Delivery("direct", sha256_id(body), body)]
 
 
+DEEP = "[" * 5_000 + "]" * 5_000  # past the decoder's recursion limit
+
+
+def test_a_deep_single_cloud_event_keeps_its_kind_and_message_id():
+    event = json.dumps(cloud_event({"messageId": "M1", "messageBody": "@"})).replace('"@"', DEEP)
+    assert decode_event(event.encode()) == [Delivery("mns-queue", "M1", DEEP.encode())]
+
+
+def test_a_deep_topic_message_keeps_its_kind_and_message_id():
+    envelope = {"TopicOwner": "1", "TopicName": "t", "MessageId": "M3", "Message": "@"}
+    event = json.dumps(envelope).replace('"@"', DEEP).encode()
+    assert decode_event(event) == [Delivery("mns-topic", "M3", DEEP.encode())]
+
+
+def test_a_deep_element_of_a_direct_batch_is_its_own_delivery():
+    deliveries = decode_event(f'[{{"a": 1}}, {DEEP}, {{"b": {DEEP}}}, 2]'.encode())
+    bodies = [b'{"a": 1}', DEEP.encode(), f'{{"b": {DEEP}}}'.encode(), b"2"]
+    assert deliveries == [Delivery("direct", sha256_id(body), body) for body in bodies]
+
+
+def test_a_deep_value_that_never_closes_leaves_the_event_unsplittable():
+    event = b'[{"a": 1}, ' + b"[" * 5_000 + b"]"
+    assert decode_event(event) == [Delivery("direct", sha256_id(event), event)]
+
+
+def test_invalid_utf8_in_a_single_cloud_event_keeps_its_message_id():
+    event = json.dumps(cloud_event({"messageId": "M1", "messageBody": "@"})).encode()
+    (delivery,) = decode_event(event.replace(b"@", b"ab\xffcd"))
+    assert delivery == Delivery("mns-queue", "M1", b"ab\xffcd")
+
+
+def test_invalid_utf8_in_a_message_id_falls_back_to_the_body_digest():
+    event = json.dumps([{"messageId": "M@", "messageBody": "b"}]).encode()
+    (delivery,) = decode_event(event.replace(b"@", b"\xff"))
+    assert delivery == Delivery("mns-queue", sha256_id(b"b"), b"b")
+
+
+def test_a_raw_control_character_in_an_envelope_string_costs_only_that_message():
+    event = json.dumps(
+        [{"messageId": "M1", "messageBody": "a@b"}, {"messageId": "M2", "messageBody": "c"}]
+    )
+    deliveries = decode_event(event.replace("@", "\n").encode())
+    assert deliveries == [Delivery("mns-queue", "M1", b"a\nb"), Delivery("mns-queue", "M2", b"c")]
+
+
 def test_empty_array_is_no_delivery():
     assert decode_event(b" [ ] ") == []
 

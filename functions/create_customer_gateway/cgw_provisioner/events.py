@@ -11,14 +11,21 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 TriggerKind = Literal["mns-queue", "mns-topic", "direct"]
+_Encode = Callable[[str], bytes]
 
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STRICT_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_DECODER = json.JSONDecoder()
+# strict=False: a raw control character inside an envelope string does not cost the batch.
+_DECODER = json.JSONDecoder(strict=False)
+# Element (level 2) -> CloudEvent data (1) -> messageBody (0): objects this close to the envelope
+# are decoded member by member when too deep, so a deep body keeps its kind and message id.
+_LENIENT_LEVELS = 2
+_NESTING_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 # Base64 text this long decodes to far more than a request may be (64 KiB): it is not decoded, and
 # validation rejects the body for its size either way.
 _MAX_BASE64_CHARS = 1024 * 1024
@@ -49,7 +56,13 @@ class EventFormatError(ValueError):
 
 
 def decode_event(event: bytes) -> list[Delivery]:
-    """Split one trigger event into deliveries, detecting the trigger from the envelope's keys."""
+    """Split one trigger event into deliveries, detecting the trigger from the envelope's keys.
+
+    One bad message never takes its neighbours with it: an envelope that is not valid UTF-8 is
+    read with surrogateescape (each body gets its own bytes back, and validation says which one
+    is not UTF-8), and an element nested past the recursion limit is split off at the text level
+    and read member by member, so it keeps its kind and message id.
+    """
     if isinstance(event, str):
         event = event.encode("utf-8", "surrogatepass")
     elif isinstance(event, (bytearray, memoryview)):
@@ -57,17 +70,51 @@ def decode_event(event: bytes) -> list[Delivery]:
     if not isinstance(event, bytes):
         raise EventFormatError(f"the event must be bytes, not {type(event).__name__}")
     try:
-        text = event.decode("utf-8")
+        text, encode = event.decode("utf-8"), _encode_text
+    except UnicodeDecodeError:
+        text, encode = event.decode("utf-8", "surrogateescape"), _encode_escaped_text
+    try:
         stripped = text.strip(" \t\n\r")
         if stripped.startswith("["):
-            return [_from_element(value, raw) for value, raw in _split_array(stripped)]
-        envelope = json.loads(stripped)
-    except (ValueError, RecursionError):
-        # Not UTF-8 JSON: a raw STREAM body, perhaps base64 of a JSON request; else one bad body.
+            return [_from_element(value, raw, encode) for value, raw in _split_array(stripped)]
+        envelope, end = _lenient_decode(stripped, 0, _LENIENT_LEVELS)
+        if end != len(stripped):
+            raise ValueError(f"extra data after the event at offset {end}")
+    except ValueError:
+        # Not JSON: a raw STREAM body, perhaps base64 of a JSON request; else one bad body.
         return [_direct(_base64_json_object(event) or event)]
     if isinstance(envelope, dict):
-        return [_from_object(envelope, event)]
+        return [_from_object(envelope, event, encode)]
     return [_direct(event)]
+
+
+def _encode_text(text: str) -> bytes:
+    """Text from a valid UTF-8 event: lone surrogates came from JSON escapes and stay as such."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _encode_escaped_text(text: str) -> bytes:
+    """Text from an event read with surrogateescape: the original bytes again. (A JSON-escaped
+    low surrogate in such an event comes back as a raw byte: that body is invalid either way.)"""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a high-surrogate escape ("\ud800") as well: cannot be restored
+        return text.encode("utf-8", "surrogatepass")
+
+
+class _Unparsed:
+    """A JSON value nested too deep to decode: kept as its text, for validation to refuse."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+
+
+class _Members(dict):
+    """An object decoded member by member because some member nests too deep; `raw` is its text."""
+
+    raw = ""
 
 
 def _split_array(text: str) -> list[tuple[Any, str]]:
@@ -78,7 +125,7 @@ def _split_array(text: str) -> list[tuple[Any, str]]:
         index += 1
     else:
         while True:
-            value, end = _DECODER.raw_decode(text, index)
+            value, end = _lenient_decode(text, index, _LENIENT_LEVELS)
             items.append((value, text[index:end]))
             index = _JSON_WHITESPACE.match(text, end).end()
             if text.startswith(",", index):
@@ -93,33 +140,84 @@ def _split_array(text: str) -> list[tuple[Any, str]]:
     return items
 
 
-def _from_element(value: Any, raw: str) -> Delivery:
+def _lenient_decode(text: str, index: int, levels: int) -> tuple[Any, int]:
+    """The JSON value at `index` and where it ends. A value too deep for the decoder is, for
+    `levels` levels of objects, decoded member by member (_Members); below that, or if it is an
+    array, it stays text (_Unparsed). Raises ValueError for text that is not JSON."""
+    try:
+        return _DECODER.raw_decode(text, index)
+    except RecursionError:
+        pass
+    if levels <= 0 or not text.startswith("{", index):
+        end = _skip_nested(text, index)
+        return _Unparsed(text[index:end]), end
+    members = _Members()
+    position = _JSON_WHITESPACE.match(text, index + 1).end()
+    if not text.startswith("}", position):
+        while True:
+            key, position = _DECODER.raw_decode(text, position)
+            if not isinstance(key, str):
+                raise ValueError(f"expected a member name at offset {position}")
+            position = _JSON_WHITESPACE.match(text, position).end()
+            if not text.startswith(":", position):
+                raise ValueError(f"expected ':' at offset {position}")
+            position = _JSON_WHITESPACE.match(text, position + 1).end()
+            members[key], position = _lenient_decode(text, position, levels - 1)
+            position = _JSON_WHITESPACE.match(text, position).end()
+            if text.startswith(",", position):
+                position = _JSON_WHITESPACE.match(text, position + 1).end()
+            elif not text.startswith("}", position):
+                raise ValueError(f"expected ',' or '}}' at offset {position}")
+            else:
+                break
+    members.raw = text[index : position + 1]
+    return members, position + 1
+
+
+def _skip_nested(text: str, index: int) -> int:
+    """The end of the array or object at `index`, found by counting brackets outside strings
+    (no recursion, so any depth). Raises ValueError if it is not one or never closes."""
+    if not text.startswith(("[", "{"), index):
+        raise ValueError(f"expected a JSON value at offset {index}")
+    depth = 0
+    for token in _NESTING_TOKENS.finditer(text, index):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    raise ValueError(f"the value at offset {index} never closes")
+
+
+def _from_element(value: Any, raw: str, encode: _Encode) -> Delivery:
     if isinstance(value, dict):
-        return _from_object(value, raw.encode("utf-8", "surrogatepass"))
-    return _direct(raw.encode("utf-8", "surrogatepass"))
+        return _from_object(value, encode(raw), encode)
+    return _direct(encode(raw))
 
 
-def _from_object(envelope: dict[str, Any], raw: bytes) -> Delivery:
+def _from_object(envelope: dict[str, Any], raw: bytes, encode: _Encode) -> Delivery:
     """Classify one JSON object by its distinguishing keys (README "Event sources")."""
     if "specversion" in envelope:  # a CloudEvent (EventBridge, event-driven or event-streaming)
         data = envelope.get("data")
         if isinstance(data, dict) and "messageBody" in data:
-            body = _message_body(data["messageBody"])
+            body = _message_body(data["messageBody"], encode)
             fallback_id = envelope.get("id")
             return _delivery("mns-queue", data.get("messageId", fallback_id), body)
-        return _delivery("mns-queue", envelope.get("id"), _message_body(data))
+        return _delivery("mns-queue", envelope.get("id"), _message_body(data, encode))
     if "messageBody" in envelope:  # EventBridge RawData: the bare CloudEvent data
-        body = _message_body(envelope["messageBody"])
+        body = _message_body(envelope["messageBody"], encode)
         return _delivery("mns-queue", envelope.get("messageId"), body)
     if (
         "Message" in envelope
         and "MessageId" in envelope
         and any(k in envelope for k in _TOPIC_KEYS)
     ):
-        body = _message_body(envelope["Message"])  # MNS topic trigger, JSON notify format
+        body = _message_body(envelope["Message"], encode)  # MNS topic trigger, JSON notify format
         return _delivery("mns-topic", envelope["MessageId"], body)
     if envelope.keys() == {"body", "attrs"}:  # MNS topic trigger, STREAM format with attributes
-        return _delivery("mns-topic", None, _message_body(envelope["body"]))
+        return _delivery("mns-topic", None, _message_body(envelope["body"], encode))
     return _direct(raw)  # a request object (direct invocation or a STREAM body without attributes)
 
 
@@ -140,15 +238,16 @@ def _delivery(kind: TriggerKind, message_id: Any, body: bytes) -> Delivery:
     return Delivery(kind=kind, message_id=message_id, body=body)
 
 
-def _message_body(value: Any) -> bytes:
-    """A message body as request bytes: strings as UTF-8 (base64 undone), JSON values re-encoded."""
+def _message_body(value: Any, encode: _Encode) -> bytes:
+    """A message body as request bytes: strings as UTF-8 (base64 undone), JSON values re-encoded
+    (a value too deep to decode keeps its own text)."""
     if isinstance(value, str):
-        raw = value.encode("utf-8", "surrogatepass")
+        raw = encode(value)
         return _base64_json_object(raw) or raw
+    if isinstance(value, (_Unparsed, _Members)):
+        return encode(value.raw)
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
-            "utf-8", "surrogatepass"
-        )
+        return encode(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
     except (ValueError, RecursionError):
         return b""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from cgw_provisioner.validation import (
@@ -18,6 +19,8 @@ from cgw_provisioner.validation import (
     Rejection,
     RequestValidator,
     Violation,
+    _compile_accept,
+    _UnmodelledSchemaError,
     load_schema,
 )
 
@@ -587,3 +590,141 @@ def test_generated_valid_requests_are_accepted(fields):
     assert isinstance(result, ProvisioningRequest), result
     assert result.fields == fields
     assert "Metadata" not in result.api_parameters()
+
+
+# --- the fast accept check: exactly jsonschema's verdict -----------------------------------------
+# RequestValidator skips jsonschema when the compiled check accepts. These properties hold it to
+# jsonschema itself on valid requests, near misses at every schema boundary, and arbitrary JSON.
+
+_SCHEMA = load_schema("provisioning-request")
+_JSONSCHEMA = Draft202012Validator(_SCHEMA, format_checker=FormatChecker(["ipv4"]))
+_ACCEPT = _compile_accept(_SCHEMA)
+_FULL = RequestValidator(fast_accept=False)
+
+
+def _strings_around(low: int, high: int, alphabet: str = "ab") -> st.SearchStrategy[str]:
+    lengths = sorted({n for n in (low - 1, low, low + 1, high - 1, high, high + 1) if n >= 0})
+    return st.sampled_from(lengths).flatmap(
+        lambda n: st.text(st.sampled_from(alphabet), min_size=n, max_size=n)
+    )
+
+
+octet_like = (
+    st.integers(0, 999).map(str)
+    | st.integers(0, 99).map(lambda n: f"0{n}")
+    | st.sampled_from(["", "\u0661", "1 ", "+1", "0x1", "1\n"])
+)
+ipv4_like = (
+    st.lists(octet_like, min_size=3, max_size=5).map(".".join)
+    | st.from_regex(r"[0-9\u0661.x ]{0,17}", fullmatch=True)
+    | st.sampled_from(["255.255.255.255", "0.0.0.0", "1.2.3.4\n"])
+)
+near_misses = {
+    "RegionId": _strings_around(2, 64, "a-1") | st.sampled_from(["cn-", "cn-shanghai\n", "Cn-x"]),
+    "IpAddress": ipv4_like | _strings_around(7, 15, "1."),
+    "Name": _strings_around(2, 128, "aé_.") | st.sampled_from(["http://x", "HTTPS://x", "http:/"]),
+    "Description": _strings_around(2, 256, "Ab ") | st.sampled_from(["hTTp://a", "ahttp://"]),
+    "Asn": st.sampled_from(
+        [0, 1, 65001, 4294967295, 4294967296, -1, 65001.0, 65001.5, 1e10, True, None, [1]]
+    )
+    | st.sampled_from(["65001", "1.10", "65001\n", "1.2.3", "", "12345678901", "a"]),
+    "AuthKey": _strings_around(1, 64, "k?! ~"),
+    "ClientToken": _strings_around(1, 64, "t \x7f~"),
+    "ResourceGroupId": st.sampled_from(["rg-abc", "rg-", "rg-ABC", "rg-a\n", "x"])
+    | _strings_around(60, 64, "a").map(lambda s: "rg-" + s),
+    "Tags": st.lists(
+        st.fixed_dictionaries(
+            {"Key": _strings_around(1, 64, "kA:") | st.sampled_from(["aliyunX", "ACS:x", "acs"])},
+            optional={"Value": _strings_around(0, 128, "v") | st.integers(), "Extra": st.none()},
+        )
+        | st.sampled_from([{}, {"Value": "v"}, "tag", None]),
+        max_size=22,
+    )
+    | st.sampled_from([{}, "tags", None]),
+    "Metadata": st.sampled_from([{}, {"a": [1, {"b": None}]}, [], "m", None, 0]),
+    "IPAddress": st.just("203.0.113.1"),
+}
+
+
+@st.composite
+def near_miss_requests(draw: st.DrawFn) -> dict:
+    """A valid request with one to three fields removed or set to a value at a schema boundary."""
+    fields = dict(draw(valid_requests))
+    for name in draw(st.lists(st.sampled_from(sorted(near_misses)), min_size=1, max_size=3)):
+        if name in fields and draw(st.booleans()):
+            del fields[name]
+        else:
+            fields[name] = draw(near_misses[name])
+    return fields
+
+
+schema_inputs = valid_requests | near_miss_requests() | json_values
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema_inputs)
+def test_the_fast_check_accepts_exactly_what_jsonschema_accepts(value):
+    assert _ACCEPT(value) == (next(_JSONSCHEMA.iter_errors(value), None) is None)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(near_misses)).flatmap(
+        lambda name: near_misses[name].map(lambda value: {**VALID, name: value})
+    )
+)
+def test_the_fast_check_agrees_with_jsonschema_at_each_fields_boundaries(fields):
+    assert _ACCEPT(fields) == (next(_JSONSCHEMA.iter_errors(fields), None) is None)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_requests | near_miss_requests(), st.booleans())
+def test_the_fast_path_gives_the_full_validators_verdict(fields, ascii_only):
+    try:
+        body = json.dumps(fields, ensure_ascii=ascii_only).encode()
+    except UnicodeEncodeError:  # a lone surrogate can only travel escaped
+        body = json.dumps(fields).encode()
+    assert _VALIDATOR.validate(body) == _FULL.validate(body)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_the_fast_path_gives_the_full_validators_verdict_on_any_bytes(body):
+    assert _VALIDATOR.validate(body) == _FULL.validate(body)
+
+
+def test_a_valid_request_does_not_need_jsonschema(monkeypatch):
+    validator = RequestValidator()
+
+    class Refusing:
+        def iter_errors(self, _instance):
+            raise AssertionError("jsonschema was asked about a request the fast check accepts")
+
+    monkeypatch.setattr(validator, "_validator", Refusing())
+    body = encode({**VALID, "Asn": "65001", "Tags": [{"Key": "team", "Value": "net"}]})
+    assert isinstance(validator.validate(body), ProvisioningRequest)
+
+
+def test_a_rejection_is_explained_by_jsonschema_as_before(validator):
+    body = encode({**VALID, "Name": "x", "Asn": 65001.5})
+    assert validator.validate(body) == _FULL.validate(body)
+    assert [v.rule for v in validator.validate(body).violations] == ["minLength", "type"]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        pytest.param({"type": "object", "minProperties": 1}, id="unmodelled-keyword"),
+        pytest.param({"properties": {"a": {"format": "email"}}}, id="unmodelled-format"),
+        pytest.param({"patternProperties": {"^x": {"type": "string"}}}, id="patternProperties"),
+    ],
+)
+def test_a_schema_the_fast_check_does_not_model_uses_jsonschema_alone(schema):
+    with pytest.raises(_UnmodelledSchemaError):
+        _compile_accept(schema)
+    validator = RequestValidator(schema)
+    assert validator._accept is None
+    assert isinstance(validator.validate(b'{"a": "x", "x": "y"}'), ProvisioningRequest)
+    assert isinstance(RequestValidator(schema).validate(b"{}"), Rejection) == (
+        "minProperties" in schema
+    )

@@ -16,6 +16,7 @@ from cgw_provisioner.outcomes import (
     MAX_DETAILS,
     Outcome,
     OutcomeError,
+    _json_safe,
     event_source,
     rejected,
     to_cloud_event,
@@ -230,3 +231,46 @@ def test_error_wins_over_a_gateway():
     outcome = created(error=OutcomeError("Throttling.User", "flow control", 400, True))
     assert not outcome.created
     assert to_cloud_event(outcome, source=SOURCE, time=TIME)["type"] == FAILED
+
+
+def test_unknown_fields_are_echoed_by_name_only(validator):
+    # One flipped bit turns AuthKey into an unknown field: its value is a secret all the same.
+    body = json.dumps({"RegionId": "cn-shanghai", "@uthKey": "bgp-Secret-1", "Extra": 7}).encode()
+    event = to_cloud_event(rejected(DELIVERY, validator.validate(body)), source=SOURCE, time=TIME)
+    assert event["data"]["request"] == {"RegionId": "cn-shanghai", "@uthKey": MASK, "Extra": MASK}
+    assert "bgp-Secret-1" not in json.dumps(event)
+
+
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    pass
+
+
+json_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.sampled_from(["x\ud800", "\udcff", _Text("sub"), _Number(5), (1, 2), 1j]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=5) | st.sampled_from(["k\udc80", 1, None]), children)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_like)
+def test_the_json_safe_copy_is_the_json_round_trip(value):
+    # What _json_safe did before it learnt to copy plain values without encoding them.
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    expected = json.loads(text.encode("utf-8", "replace").decode("utf-8"))
+    copy = _json_safe(value)
+    assert copy == expected
+    assert json.dumps(copy, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)

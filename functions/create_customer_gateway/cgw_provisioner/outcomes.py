@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import Delivery
-from .validation import MAX_METADATA_BYTES, Rejection
+from .validation import KNOWN_FIELDS, MAX_METADATA_BYTES, Rejection
 
 CREATED = "vpc.customergateway.created"
 FAILED = "vpc.customergateway.failed"
@@ -157,13 +157,14 @@ def _bounded(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def _request_echo(fields: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The request with secrets masked; null when there was no JSON object or it is too big."""
+    """The request with secrets masked; null when there was no JSON object or it is too big.
+    Unknown fields keep their names but not their values: one may be a misspelt AuthKey."""
     if not isinstance(fields, Mapping):
         return None
     safe = _json_safe(_masked(fields))
     if len(json.dumps(safe, ensure_ascii=False).encode("utf-8")) > MAX_REQUEST_ECHO_BYTES:
         return None
-    return safe
+    return {key: (value if key in KNOWN_FIELDS else MASK) for key, value in safe.items()}
 
 
 def _masked(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,6 +180,43 @@ def _metadata_echo(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _json_safe(value: Any) -> Any:
-    """A plain-JSON copy that any encoder can write as UTF-8 (a lone surrogate becomes '?')."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return json.loads(text.encode("utf-8", "replace").decode("utf-8"))
+    """A plain-JSON copy that any encoder can write as UTF-8 (a lone surrogate becomes '?').
+
+    Plain JSON values (dict with str keys, list, str, int, float, bool, None: what the validator
+    and the VPC adapter hand over) are copied directly; anything else goes through a JSON round
+    trip with str() for what JSON cannot hold, which is what this copy is the same as."""
+    try:
+        return _plain_copy(value)
+    except (_NotPlainJsonError, RecursionError):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return json.loads(text.encode("utf-8", "replace").decode("utf-8"))
+
+
+class _NotPlainJsonError(Exception):
+    """A value _plain_copy leaves to the JSON round trip (a tuple, a subclass, a non-str key)."""
+
+
+def _plain_copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else _utf8_safe(value)
+    if kind is dict:
+        copy = {}
+        for key, member in value.items():
+            if type(key) is not str:
+                raise _NotPlainJsonError
+            copy[key if key.isascii() else _utf8_safe(key)] = _plain_copy(member)
+        return copy
+    if kind is list:
+        return [_plain_copy(member) for member in value]
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
+    raise _NotPlainJsonError
+
+
+def _utf8_safe(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

@@ -117,7 +117,10 @@ def _measure(validator: RequestValidator, messages: int, repeats: int) -> dict[s
     return {
         "us_per_message": round(median / messages * 1e6, 1),
         "us_per_message_best": round(best / messages * 1e6, 1),
-        "stages_us": _stages(validator, events, messages),
+        "stages_us": min(
+            (_stages(validator, events, messages) for _ in range(3)),
+            key=lambda stages: sum(stages.values()),
+        ),
         "messages": messages,
         "repeats": repeats,
         "goal_us": GOAL_US,
@@ -125,7 +128,8 @@ def _measure(validator: RequestValidator, messages: int, repeats: int) -> dict[s
 
 
 def _stages(validator: RequestValidator, events: list[bytes], messages: int) -> dict[str, float]:
-    """Where the time goes: decoding alone, decoding + validation, then everything."""
+    """Where the time goes: decoding alone, decoding + validation, then everything (one pass;
+    measure() keeps the quietest of three)."""
     started = time.perf_counter()
     deliveries = [d for event in events for d in decode_event(event)]
     decoded = time.perf_counter()

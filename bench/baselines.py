@@ -1,6 +1,7 @@
 """The three retry policies a user would otherwise get, written from their sources (anchors.md 2,
 wire.md 3.2) against the function's RetryPolicy protocol, so the benchmark swaps them in for ours
-with nothing else changed (same error classification, attempts cap and deadline).
+with nothing else changed (same error classification, attempts cap and deadline). The two
+without a limiter are the function's own RETRY_POLICY options (cgw_provisioner/retry.py).
 
 - FixedWaits: terraform-provider-alicloud's `incrementalWait(3s, 5s)`: 3 s, then 5 s for every
   later retry; no limiter.
@@ -18,44 +19,12 @@ One instance of a policy is shared by all threads of one function instance: per 
 from __future__ import annotations
 
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from cgw_provisioner.retry import ApiCallError, ErrorClass
-
-
-class FixedWaits:
-    name = "fixed"
-
-    def __init__(self, first: float = 3.0, then: float = 5.0) -> None:
-        self.first, self.then = first, then
-
-    def admit(self, latest_start: float) -> bool:
-        return time.monotonic() <= latest_start
-
-    def on_success(self) -> None:
-        pass
-
-    def on_failure(self, error: ApiCallError, error_class: ErrorClass) -> None:
-        pass
-
-    def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
-        return self.first if attempt <= 1 else self.then
-
-
-class FullJitter(FixedWaits):
-    name = "full_jitter"
-
-    def __init__(
-        self, base: float = 1.0, cap: float = 20.0, rand: Callable[[], float] = random.random
-    ) -> None:
-        self.base, self.cap, self._rand = base, cap, rand
-
-    def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
-        return self._rand() * min(self.cap, self.base * 2 ** (attempt - 1))
+from cgw_provisioner.retry import ApiCallError, ErrorClass, FixedWaitPolicy, FullJitterPolicy
 
 
 class _TokenBucket:
@@ -146,7 +115,7 @@ class _Cubic:
         return rate * self._beta
 
 
-class BotocoreAdaptive(FullJitter):
+class BotocoreAdaptive(FullJitterPolicy):
     name = "adaptive"
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, **backoff: Any) -> None:
@@ -183,7 +152,7 @@ class BotocoreAdaptive(FullJitter):
 
 
 BASELINES: dict[str, Callable[[], Any]] = {
-    "fixed": FixedWaits,
-    "full_jitter": FullJitter,
+    "fixed": FixedWaitPolicy,
+    "full_jitter": FullJitterPolicy,
     "adaptive": BotocoreAdaptive,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -10,15 +11,14 @@ from hypothesis import strategies as st
 
 from cgw_provisioner.retry import (
     AdaptivePolicy,
-    AdaptiveRateLimiter,
     ApiCallError,
     AttemptLog,
-    BotocoreAdaptivePolicy,
     Deadline,
     ErrorClass,
     FixedWaitPolicy,
     FullJitterPolicy,
     RetryBudgetExhaustedError,
+    ShareLimiter,
     call_with_retries,
     classify,
     full_jitter,
@@ -172,7 +172,7 @@ def test_call_timeout_never_reaches_past_the_deadline():
 
 def test_retry_after_is_a_floor_for_the_delay():
     clock = FakeClock()
-    policy = AdaptivePolicy(AdaptiveRateLimiter(clock=clock, sleep=clock.sleep), rand=lambda: 0.0)
+    policy = AdaptivePolicy(ShareLimiter(clock=clock, sleep=clock.sleep), rand=lambda: 0.0)
     throttled = ApiCallError("Throttling.User", "x", http_status=400, retry_after_s=0.25)
     operation, _ = _operation([throttled, "done"])
     assert _run(operation, clock, policy) == "done"
@@ -183,7 +183,16 @@ def test_retry_after_is_a_floor_for_the_delay():
 
 
 def _limiter(clock, **options):
-    return AdaptiveRateLimiter(clock=clock, sleep=clock.sleep, **options)
+    return ShareLimiter(clock=clock, sleep=clock.sleep, **options)
+
+
+def _send(limiter, clock, n, *, every=0.0, granted=True):
+    """n sends, `every` seconds apart, each answered at once (granted or not)."""
+    for _ in range(n):
+        assert limiter.acquire(clock.now + 100) is not None
+        if granted:
+            limiter.on_success()
+        clock.now += every
 
 
 def test_limiter_is_unpaced_until_the_first_throttle():
@@ -192,106 +201,172 @@ def test_limiter_is_unpaced_until_the_first_throttle():
     for _ in range(50):
         assert limiter.acquire(clock.now + 1) == 0
     assert limiter.rate is None
+    assert clock.sleeps == []
 
 
-def test_first_throttle_paces_at_the_rate_the_service_granted():
+@pytest.mark.parametrize(("granted", "factor"), [(8, 0.8), (0, 0.7), (10, 0.95)])
+def test_a_cut_keeps_the_share_the_service_took_within_bounds(granted, factor):
     clock = FakeClock()
     limiter = _limiter(clock, window=1.0)
-    for _ in range(20):  # 20 sends in 0.2 s, only 3 granted: mostly refused
-        limiter.acquire(clock.now + 1)
-        clock.now += 0.01
-    for _ in range(3):
+    _send(limiter, clock, granted, every=0.1)
+    _send(limiter, clock, 10 - granted, every=0.1, granted=False)
+    clock.now -= 0.05  # (all ten inside the window)
+    limiter.on_throttle()  # sent at 10/s, `granted` of 10 taken: never below 0.7, at least 5% off
+    assert limiter.rate == pytest.approx(10 * factor)
+
+
+def _congestion(limiter, clock):
+    """A second of sends (as fast as the limiter lets them go), then a throttle."""
+    clock.now += 0.01
+    _send(limiter, clock, 10, every=0.1)
+    clock.now -= 0.05
+    before = limiter.rate
+    limiter.on_throttle()
+    clock.now += 0.05
+    return before
+
+
+def test_throttles_in_one_congestion_event_cut_once():
+    clock = FakeClock()
+    limiter = _limiter(clock, window=1.0)
+    _congestion(limiter, clock)
+    rate = limiter.rate
+    limiter.on_throttle()
+    limiter.on_throttle()
+    assert limiter.rate == rate
+    clock.now += 1.0
+    before = _congestion(limiter, clock)  # a new event: cut again
+    assert limiter.rate < before
+
+
+def _probe(limiter, clock, seconds, step=0.05):
+    """Demand stays high (a send every `step`); the rate after each step."""
+    rates = []
+    for _ in range(round(seconds / step)):
+        clock.now += step
+        limiter._sends.append(clock.now)  # (sent: only the demand matters here)
         limiter.on_success()
-    limiter.on_throttle(retry_after_s=0.1)
-    assert limiter.rate == pytest.approx(0.8 * 3.0)
-    waits = [limiter.acquire(clock.now + 10) for _ in range(4)]
-    assert waits == [pytest.approx(1 / 2.4)] * 4  # one send per 1/rate, evenly
+        rates.append(limiter.rate)
+    return rates
+
+
+def test_slow_start_goes_on_after_the_first_cut_and_ends_at_the_second():
+    clock = FakeClock()
+    limiter = _limiter(clock, window=1.0, slow_start=2.0)
+    _congestion(limiter, clock)  # first estimate: 10/s x 0.95
+    first = limiter.rate
+    rates = _probe(limiter, clock, 1.0)
+    elapsed = clock.now - limiter._cut_at
+    assert rates[-1] == pytest.approx(first * 2**elapsed)  # doubling every second
+    clock.now += 0.01
+    limiter.on_throttle()
+    second = limiter.rate
+    assert second < rates[-1]
+    rates = _probe(limiter, clock, 1.9)  # hold: 2 s flat after the cut
+    assert rates == [second] * len(rates)
+
+
+def test_probing_adds_the_same_step_whatever_the_rate():
+    """Additive increase: two instances at different rates grow by the same amount per second,
+    so their shares converge (a multiplicative probe would keep their ratio forever)."""
+    grown = []
+    for slow_rate in (2.0, 0.5):
+        clock = FakeClock()
+        limiter = _limiter(clock, window=1.0, hold=0.0, probe=0.1)
+        _congestion(limiter, clock)  # slow start from 9.5/s
+        clock.now += 1.0
+        _congestion(limiter, clock)  # ends it: step = 0.1 x what we sent per second
+        step = limiter._step
+        limiter._rate = slow_rate  # (two instances that drifted apart)
+        before = limiter.rate
+        after = _probe(limiter, clock, 2.0)[-1]
+        grown.append(after - before)
+    assert grown[0] == pytest.approx(grown[1]) == pytest.approx(2 * step, rel=0.05)
+    assert step > 0.5
+
+
+def test_no_growth_without_demand():
+    clock = FakeClock()
+    limiter = _limiter(clock, window=1.0, hold=0.0)
+    _congestion(limiter, clock)
+    clock.now += 1.0
+    _congestion(limiter, clock)
+    rate = limiter.rate
+    for _ in range(100):  # successes, but hardly any sends: an idle instance
+        clock.now += 0.5
+        limiter.on_success()
+    assert limiter.rate == rate  # neither inflated by the idle time nor cut by it
+
+
+def test_sends_are_spaced_at_the_rate():
+    clock = FakeClock()
+    limiter = _limiter(clock, window=1.0)
+    _congestion(limiter, clock)
+    sent = []
+    for _ in range(4):
+        limiter.acquire(clock.now + 10)
+        sent.append(clock.now)
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert gaps == [pytest.approx(1 / limiter.rate, rel=0.1)] * 3
 
 
 def test_retry_after_holds_every_thread():
     clock = FakeClock()
     limiter = _limiter(clock, window=1.0)
-    for _ in range(100):
-        limiter.acquire(clock.now + 1)
-        limiter.on_success()
-    limiter.on_throttle(retry_after_s=0.5)  # rate 80/s, but nothing before 0.5 s
+    _send(limiter, clock, 100)
+    limiter.on_throttle(retry_after_s=0.5)
     assert limiter.acquire(clock.now + 10) == pytest.approx(0.5)
 
 
-def test_throttles_in_one_congestion_event_cut_once():
-    clock = FakeClock()
-    limiter = _limiter(clock, learn_from_grants=False, window=1.0)
-    for _ in range(10):
-        limiter.acquire(clock.now + 1)
-    limiter.on_throttle()
-    rate = limiter.rate
-    assert rate == pytest.approx(8.0)
-    limiter.on_throttle()
-    limiter.on_throttle()
-    assert limiter.rate == rate
-    clock.now += 1.0
-    limiter.on_throttle()
-    assert limiter.rate == pytest.approx(rate * 0.8)
-
-
-def _grow(limiter, clock, seconds, step=0.1):
-    samples = []
-    for _ in range(round(seconds / step)):
-        clock.now += step
-        limiter._sends.extend([clock.now] * 10)  # demand stays high: the send cap never binds
-        limiter.on_success()
-        samples.append(
-            (round(clock.now - start, 3) if (start := limiter._last_cut) else 0, limiter.rate)
-        )
-    return samples
-
-
-def test_recovery_is_concave_to_just_below_the_refused_rate_then_holds_then_probes():
-    clock = FakeClock()
-    limiter = _limiter(clock, learn_from_grants=False, window=1.0)
-    for _ in range(10):
-        limiter.acquire(clock.now + 1)
-    limiter.on_throttle()  # the opening estimate
-    clock.now += 1.0
-    limiter.on_throttle()  # a real congestion event at rate 8: w_max 7.6, rate 6.4
-    assert limiter.rate == pytest.approx(6.4)
-    k = ((7.6 - 6.4) / (0.1 * 7.6)) ** (1 / 3)
-    samples = _grow(limiter, clock, k + 2.0 + 3.0)
-    rates = [rate for _, rate in samples]
-    assert rates == sorted(rates)  # never decreases without a throttle
-    at = dict(samples)
-    assert at[round(k + 1.0, 1)] == pytest.approx(7.6, abs=1e-6)  # holding at w_max
-    assert at[round(k + 1.9, 1)] == pytest.approx(7.6, abs=1e-6)
-    assert rates[-1] > 7.6 * 1.1  # then probing beyond
-
-
-def test_the_opening_estimate_is_searched_without_holding():
-    clock = FakeClock()
-    limiter = _limiter(clock, learn_from_grants=False, window=1.0)
-    for _ in range(10):
-        limiter.acquire(clock.now + 1)
-    limiter.on_throttle()  # w_max 9.5, rate 8
-    samples = _grow(limiter, clock, 4.0)
-    assert samples[-1][1] > 2 * 9.5
-
-
-def test_no_slot_is_reserved_past_latest_start():
+def test_no_turn_is_taken_past_latest_start():
     clock = FakeClock()
     limiter = _limiter(clock)
     limiter.acquire(clock.now + 1)
     limiter.on_throttle(retry_after_s=5.0)
     assert limiter.acquire(clock.now + 1.0) is None
     assert clock.sleeps == []
+    assert limiter._line == []  # it left the line
+
+
+def _paced(rate):
+    limiter = ShareLimiter()
+    limiter._rate = rate
+    return limiter
+
+
+def test_a_retry_keeps_its_place_ahead_of_later_work():
+    """Real threads: while every thread is held by a retry-after, the one whose operation began
+    first sends first, whatever order they queued in."""
+    import time
+
+    limiter = _paced(20.0)
+    limiter.on_throttle(retry_after_s=0.3)
+    order = []
+    lock = threading.Lock()
+    now = time.monotonic()
+
+    def take(name, since):
+        limiter.acquire(1e12, since)
+        with lock:
+            order.append(name)
+
+    threads = [
+        threading.Thread(target=take, args=(name, now + offset))
+        for name, offset in (("new", 0.0), ("newer", 1.0), ("retry", -5.0))
+    ]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join()
+    assert order == ["retry", "new", "newer"]
 
 
 def test_limiter_spreads_concurrent_threads():
     """Real threads, real clock: one send per 1/rate, whatever the number of threads."""
     import time
 
-    limiter = AdaptiveRateLimiter(window=0.1)
-    for _ in range(5):
-        limiter.acquire(1e12)
-    limiter.on_throttle()  # 5 sends in the 0.1 s window: 50/s, paced at 40/s
+    limiter = _paced(40.0)
     sent = []
     lock = threading.Lock()
 
@@ -307,10 +382,10 @@ def test_limiter_spreads_concurrent_threads():
         thread.join()
     sent.sort()
     assert len(sent) == 8
-    assert sent[-1] - sent[0] >= 6 / 40  # 7 gaps of 1/40 s, give or take the first token
+    assert sent[-1] - sent[0] >= 6.5 / 40  # 7 gaps of 1/40 s
 
 
-@pytest.mark.parametrize("name", ["adaptive", "botocore-adaptive", "full-jitter", "fixed"])
+@pytest.mark.parametrize("name", ["adaptive", "full-jitter", "fixed"])
 def test_policies_by_name(name):
     policy = policy_named(name)
     assert policy.name == name
@@ -323,5 +398,3 @@ def test_baselines_delays():
     assert [fixed.delay(n, error, ErrorClass.THROTTLING) for n in (1, 2, 3)] == [3.0, 5.0, 5.0]
     jitter = FullJitterPolicy(rand=lambda: 1.0)
     assert [jitter.delay(n, error, ErrorClass.THROTTLING) for n in (1, 2, 6)] == [1, 2, 20]
-    botocore = BotocoreAdaptivePolicy(rand=lambda: 0.0)
-    assert botocore.delay(1, error, ErrorClass.THROTTLING) == 0.0  # ignores retry-after

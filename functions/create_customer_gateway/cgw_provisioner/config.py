@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .arns import Destination, DestinationArnError, parse_destination_arn
 
-RETRY_POLICIES = ("adaptive", "botocore-adaptive", "full-jitter", "fixed")
+RETRY_POLICIES = ("adaptive", "full-jitter", "fixed")
 
 SETTINGS: tuple[tuple[str, str | None], ...] = (
     ("SUCCESS_DESTINATION", None),

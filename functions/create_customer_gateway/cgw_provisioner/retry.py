@@ -8,6 +8,7 @@ invocation's deadline: it never starts a call or a sleep that cannot finish befo
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import threading
@@ -16,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from itertools import count
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -121,26 +123,25 @@ class Deadline:
 # --- the adaptive rate limiter -------------------------------------------------------------
 
 
-class AdaptiveRateLimiter:
-    """A per-instance send-rate limiter shared by every thread: CUBIC-shaped like botocore's
-    adaptive mode, but it learns the sustainable rate instead of only backing off. Rates are
-    in sends per second; `relative_scale` makes the curve the same shape at 2/s or 200/s.
+class ShareLimiter:
+    """Ours: paces this instance's sends at the share of the service's rate it can have, and
+    learns that share from what the service lets through. Rates are sends per second. One
+    limiter per instance, shared by its threads; instances do not talk to each other.
 
-    - Starts unpaced. The first throttle turns pacing on.
-    - On a throttle (one cut per congestion event: throttles within `cut_interval` of a cut
-      are the same event): the reference rate is what we were really sending, or, when most of
-      it was refused (sent >= 1.5 x granted over `window`), what the service let through.
-      w_max = reference x (1 - margin): settle just below the rate that was refused, so a
-      small reserve builds in the service's bucket; rate = beta x reference.
-    - Honours retry-after: no thread sends before now + retry_after.
-    - On success: concave recovery to w_max in K seconds (CUBIC), then `hold` seconds at w_max
-      (rivals recover too), then probe linearly (`probe` x w_max per second) and, the longer
-      no throttle comes, cubically (`probe_cubic`): fast enough to take over capacity that
-      others free. After the first cut (a rough estimate made during the opening burst) the
-      search skips the hold and grows cubically at `scale`. Capped at twice the measured send
-      rate, so idle periods cannot inflate it.
-    - Pacing is a token bucket of depth one at the current rate: concurrent threads are spread
-      evenly instead of bursting, and a rate that grows serves waiting threads at once.
+    - Sends wait in one line, ordered by when their operation began (a retry keeps its
+      place); the head sends at the current rate. Nobody sends before a retry-after.
+    - Start: unpaced. The first throttle paces it and slow start goes on (x `slow_start` per
+      second) from that rough estimate (taken in one burst); the next throttle ends it.
+    - A throttle (one cut per `cut_interval`: later throttles of the same congestion event
+      are ignored): rate = the rate we were sending x the share of our sends the service took
+      over the last `window` seconds, that share bounded to [`min_cut`, `margin`]. Instances
+      sharing a limit see about the same share, so their sum falls just below the limit
+      whatever their number.
+    - After a cut: hold `hold` seconds, then probe by a fixed step per second (`probe` x the
+      rate at the end of slow start, about the same for every instance). The same step for
+      all (additive increase, multiplicative decrease) is what makes shares converge to fair:
+      steps relative to each instance's own rate would keep a slow instance slow. Growth
+      stops at twice the sends of the last second (no growth without demand).
 
     Tuned on bench/throughput.py (4 instances x batches of 10, 10 QPS limit): see README.
     """
@@ -148,135 +149,120 @@ class AdaptiveRateLimiter:
     def __init__(
         self,
         *,
-        beta: float = 0.8,
-        scale: float = 0.1,
+        slow_start: float = 1.5,
+        window: float = 2.0,
+        cut_interval: float = 1.0,
+        margin: float = 0.95,
+        min_cut: float = 0.7,
+        hold: float = 2.0,
+        probe: float = 0.02,
         min_rate: float = 1.0,
         max_rate: float = 1000.0,
-        window: float = 2.0,
-        cut_interval: float = 0.5,
-        learn_from_grants: bool = True,
-        honour_retry_after: bool = True,
-        relative_scale: bool = True,
-        probe: float | None = 0.05,
-        probe_cubic: float = 0.01,
         recheck: float = 0.05,
-        hold: float = 2.0,
-        margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.beta, self.scale = beta, scale
-        self.min_rate, self.max_rate = min_rate, max_rate
-        self.window, self.cut_interval = window, cut_interval
-        self.learn_from_grants = learn_from_grants
-        self.honour_retry_after = honour_retry_after
-        self.relative_scale = relative_scale
-        self.probe, self.probe_cubic = probe, probe_cubic
-        self.recheck, self.hold, self.margin = recheck, hold, margin
+        self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
+        self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
+        self.min_rate, self.max_rate, self.recheck = min_rate, max_rate, recheck
         self._clock, self._sleep = clock, sleep
-        self._lock = threading.Lock()
-        self._enabled = False
-        self._rate = max_rate
-        self._w_max = max_rate
-        self._k = 0.0
-        self._cuts = 0
-        self._last_cut = -math.inf
-        self._tokens = 0.0
-        self._filled = clock()
+        self._turns = threading.Condition()
+        self._line: list[tuple[float, int]] = []
+        self._tickets = count()
+        self._last_send = -math.inf
         self._pause_until = -math.inf
+        self._rate: float | None = None  # None: unpaced
+        self._slow = True  # in slow start
+        self._step = 0.0  # the probe's step per second
+        self._cut_at = -math.inf
+        self._grown_at = -math.inf
         self._sends: deque[float] = deque()
         self._grants: deque[float] = deque()
 
     @property
     def rate(self) -> float | None:
         """Sends per second while pacing, None while unpaced."""
-        return self._rate if self._enabled else None
+        return self._rate
 
-    def acquire(self, latest_start: float) -> float | None:
-        """Wait for this thread's send token; the seconds waited, or None (nothing taken) when
-        it would come after `latest_start`. Waiting threads re-check at least every
-        `recheck` seconds, so a rate that grows meanwhile serves them sooner."""
-        began = self._clock()
-        while True:
-            with self._lock:
-                now = self._clock()
-                wait = max(0.0, self._pause_until - now)
-                if self._enabled:
-                    self._tokens = min(1.0, self._tokens + (now - self._filled) * self._rate)
-                    self._filled = now
-                    wait = max(wait, (1.0 - self._tokens) / self._rate)
-                if now + wait > latest_start:
-                    return None
-                if wait <= 1e-9:  # (float rounding must not leave a thread spinning)
-                    if self._enabled:
-                        self._tokens -= 1.0
-                    self._sends.append(now)
-                    return now - began
-            self._sleep(min(wait, self.recheck))
+    def acquire(self, latest_start: float, since: float | None = None) -> float | None:
+        """Wait for this thread's turn to send; the seconds waited, or None (the thread leaves
+        the line) when its turn would come after `latest_start`. The line is ordered by
+        `since`, when the thread's operation began: a retry keeps its place ahead of work that
+        came later. Only the head of the line sends, at the current rate, so a rate that
+        changes while threads wait applies to all of them at once."""
+        with self._turns:
+            began = self._clock()
+            ticket = (began if since is None else since, next(self._tickets))
+            bisect.insort(self._line, ticket)
+            try:
+                while True:
+                    now = self._clock()
+                    self._grow(now)
+                    place = self._line.index(ticket)
+                    gap = 0.0 if self._rate is None else 1.0 / self._rate
+                    turn = max(now, self._last_send + gap, self._pause_until) + place * gap
+                    if turn > latest_start:
+                        return None
+                    if place == 0 and turn <= now:
+                        self._last_send = now
+                        self._sends.append(now)
+                        return now - began
+                    if place == 0:
+                        self._turns.release()  # (the clock's own sleep, so tests can fake it)
+                        try:
+                            self._sleep(min(turn - now, self.recheck))
+                        finally:
+                            self._turns.acquire()
+                    else:
+                        self._turns.wait(self.recheck)
+            finally:
+                self._line.remove(ticket)
+                self._turns.notify_all()
 
     def on_success(self) -> None:
-        with self._lock:
+        with self._turns:
             now = self._clock()
             self._grants.append(now)
-            self._trim(now)
-            if not self._enabled:
-                return
-            since = now - self._last_cut - self._k
-            grown = self._scale() * since**3 + self._w_max
-            if self.probe is not None and since > 0:
-                # back at w_max: hold there a while (rivals recover too), then probe gently
-                # (linear), faster the longer no throttle comes (cubic)
-                if self._cuts > 1:
-                    since = max(0.0, since - self.hold)
-                    cubic = self.probe_cubic
-                else:  # the first estimate is rough (taken during the opening burst): search
-                    cubic = self.scale
-                grown = self._w_max * (1 + self.probe * since + cubic * since**3)
-            cap = max(2.0 * self._measured(self._sends, now), self.min_rate)
-            self._rate = min(self.max_rate, max(self.min_rate, min(grown, cap)))
+            self._grow(now)
 
     def on_throttle(self, retry_after_s: float | None = None) -> None:
-        with self._lock:
+        with self._turns:
             now = self._clock()
-            if self.honour_retry_after and retry_after_s:
+            if retry_after_s:
                 self._pause_until = max(self._pause_until, now + retry_after_s)
-            if now - self._last_cut < self.cut_interval:
+            if now - self._cut_at < self.cut_interval:
                 return
             self._trim(now)
-            sent = self._measured(self._sends, now)
-            if self._enabled:
-                rate = self._rate
-            else:
-                self._enabled = True
-                rate = sent
-                self._tokens, self._filled = 0.0, now
-            granted = self._measured(self._grants, now)
-            if self.learn_from_grants:
-                # the rate we were really sending at (demand may have been below the allowance)
-                rate = min(rate, max(sent, self.min_rate))
-                if granted > 0 and sent >= 1.5 * granted:
-                    # mostly refused: what the service let through is the better estimate
-                    rate = min(rate, granted)
-            # the rate that was refused was too high: settle a little below it
-            self._w_max = max(rate * (1 - self.margin), self.min_rate)
-            self._rate = min(self.max_rate, max(self.min_rate, self.beta * rate))
-            self._k = ((self._w_max - self._rate) / self._scale()) ** (1 / 3)
-            self._last_cut = now
-            self._cuts += 1
+            sent_rate = len(self._sends) / self.window
+            share = len(self._grants) / max(1, len(self._sends))
+            rate = sent_rate if self._rate is None else min(self._rate, sent_rate)
+            if self._rate is not None and self._slow:  # the second cut ends slow start
+                self._slow = False
+                self._step = self.probe * max(rate, self.min_rate)
+            factor = min(self.margin, max(self.min_cut, share))
+            self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
+            self._cut_at = self._grown_at = now
 
-    def _scale(self) -> float:
-        """CUBIC's C: absolute (botocore) or relative to w_max (the same curve at any rate)."""
-        return self.scale * self._w_max if self.relative_scale else self.scale
+    def _grow(self, now: float) -> None:
+        if self._rate is None:
+            return
+        elapsed, self._grown_at = now - self._grown_at, now
+        if self._slow:
+            grown = self._rate * self.slow_start**elapsed
+        else:
+            probing = now - self._cut_at - self.hold
+            if probing <= 0:
+                return
+            grown = self._rate + self._step * min(elapsed, probing)
+        self._trim(now)
+        last_second = sum(1 for sent in self._sends if sent > now - 1.0)
+        self._rate = min(self.max_rate, grown, max(self._rate, 2.0 * last_second))
 
     def _trim(self, now: float) -> None:
         horizon = now - self.window
         for times in (self._sends, self._grants):
             while times and times[0] < horizon:
                 times.popleft()
-
-    def _measured(self, times: deque[float], now: float) -> float:
-        """Events per second over the window (never over less than the window: no spikes)."""
-        return len(times) / self.window
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -287,6 +273,7 @@ class RetryPolicy(Protocol):
 
     admit(latest_start): wait until a send is allowed; return False when it would not be before
         latest_start (nothing is reserved then).
+    begin() (optional): a new operation starts on this thread (its retries follow).
     on_success() / on_failure(error, error_class): feed back what the service answered.
     delay(attempt, error, error_class): seconds to wait before attempt `attempt + 1`.
     """
@@ -313,19 +300,24 @@ class AdaptivePolicy:
 
     def __init__(
         self,
-        limiter: AdaptiveRateLimiter | None = None,
+        limiter: ShareLimiter | None = None,
         *,
         throttle_base: float = 0.05,
         transient_base: float = 0.1,
         cap: float = 5.0,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.limiter = limiter or AdaptiveRateLimiter()
+        self.limiter = limiter or ShareLimiter()
         self.throttle_base, self.transient_base, self.cap = throttle_base, transient_base, cap
         self._rand = rand
+        self._operation = threading.local()  # when this thread's current operation began
+
+    def begin(self) -> None:
+        self._operation.began = time.monotonic()
 
     def admit(self, latest_start: float) -> bool:
-        return self.limiter.acquire(latest_start) is not None
+        began = getattr(self._operation, "began", None)
+        return self.limiter.acquire(latest_start, began) is not None
 
     def on_success(self) -> None:
         self.limiter.on_success()
@@ -340,34 +332,6 @@ class AdaptivePolicy:
         return max(jitter, error.retry_after_s or 0.0)
 
 
-class BotocoreAdaptivePolicy(AdaptivePolicy):
-    """Baseline: botocore's adaptive mode (full jitter, base 1 s, cap 20 s; a CUBIC limiter with
-    beta 0.7 that ignores retry-after and the granted rate)."""
-
-    name = "botocore-adaptive"
-
-    def __init__(self, *, rand: Callable[[], float] = random.random, **limiter: Any) -> None:
-        super().__init__(
-            AdaptiveRateLimiter(
-                beta=0.7,
-                cut_interval=0.0,
-                learn_from_grants=False,
-                honour_retry_after=False,
-                relative_scale=False,
-                probe=None,
-                margin=0.0,
-                **limiter,
-            ),
-            throttle_base=1.0,
-            transient_base=1.0,
-            cap=20.0,
-            rand=rand,
-        )
-
-    def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
-        return full_jitter(attempt, 1.0, 20.0, self._rand)
-
-
 class FullJitterPolicy:
     """Baseline: full jitter (base 1 s, cap 20 s), no limiter, retry-after ignored."""
 
@@ -379,7 +343,7 @@ class FullJitterPolicy:
         self.base, self.cap, self._rand = base, cap, rand
 
     def admit(self, latest_start: float) -> bool:
-        return True
+        return True  # (call_with_retries checks the deadline itself)
 
     def on_success(self) -> None:
         pass
@@ -404,15 +368,14 @@ class FixedWaitPolicy(FullJitterPolicy):
         return self.first if attempt <= 1 else self.then
 
 
-def policy_named(name: str, **options: Any) -> RetryPolicy:
-    """The policy for RETRY_POLICY (adaptive, botocore-adaptive, full-jitter, fixed)."""
+def policy_named(name: str) -> RetryPolicy:
+    """The policy for RETRY_POLICY (adaptive, full-jitter, fixed)."""
     policies: dict[str, Callable[..., RetryPolicy]] = {
         "adaptive": AdaptivePolicy,
-        "botocore-adaptive": BotocoreAdaptivePolicy,
         "full-jitter": FullJitterPolicy,
         "fixed": FixedWaitPolicy,
     }
-    return policies[name](**options)
+    return policies[name]()
 
 
 # --- the loop --------------------------------------------------------------------------------
@@ -444,6 +407,9 @@ def call_with_retries(
     (RetryBudgetExhaustedError). `timeout` is what the call may take: at most `call_timeout`,
     and never beyond the deadline."""
     record = record if record is not None else AttemptLog()
+    begin = getattr(policy, "begin", None)
+    if begin is not None:
+        begin()  # (an ordering hint: this operation's retries keep its place in line)
     last_error: ApiCallError | None = None
     attempt = 0
     while True:

@@ -184,3 +184,41 @@ def test_fc2_is_imported_only_for_an_fc_destination(fc_destination):
         env["FAILURE_DESTINATION"] = "acs:fc:::services/svc.LATEST/functions/on-failure"
     Instance.build(Ctx(), env, vpc_for=lambda credentials, region: FakeVpc())
     assert ("fc2" in sys.modules) is fc_destination
+
+
+def test_a_paced_policy_limits_the_messages_in_progress():
+    """A batch of 10 with BATCH_CONCURRENCY 10, under a policy that advises 2 at a time (as
+    ours does once the API's limit paces it): never more than 2 messages in progress."""
+    import threading
+    import time
+
+    class Advised(FullJitterPolicy):
+        def concurrency(self, workers):
+            return 2
+
+    class Slow(FakeVpc):
+        in_progress = peak = 0
+        lock = threading.Lock()
+
+        def create_customer_gateway(self, params, *, timeout=None):
+            with self.lock:
+                Slow.in_progress += 1
+                Slow.peak = max(Slow.peak, Slow.in_progress)
+            time.sleep(0.02)
+            with self.lock:
+                Slow.in_progress -= 1
+            return super().create_customer_gateway(params, timeout=timeout)
+
+    vpc = Slow()
+    instance = Instance.build(
+        Ctx(),
+        {**ENV, "BATCH_CONCURRENCY": "10"},
+        vpc_for=lambda credentials, region: vpc,
+        publisher=FakePublisher(),
+        vpc_policy=Advised(base=0.0),
+        publish_policy=FullJitterPolicy(base=0.0),
+    )
+    batch = [_request(f"203.0.113.{i}") for i in range(1, 11)]
+    summary = instance.handle(json.dumps(batch).encode(), Ctx())
+    assert summary["created"] == 10
+    assert Slow.peak == 2

@@ -20,6 +20,7 @@ from typing import Any
 from . import config as config_module
 from . import logs
 from .arns import Destination
+from .concurrency import StartGate, concurrency_for
 from .config import Config
 from .credentials import Credentials, from_context
 from .events import Delivery, decode_event
@@ -138,19 +139,25 @@ class Instance:
             call_timeout=self.config.api_timeout_seconds,
         )
 
-        def run(delivery: Delivery) -> ItemResult:
-            return self._item(
-                delivery,
-                provisioner,
-                provision_deadline,
-                publish_deadline,
-                credentials,
-                source,
-                destinations,
-                log,
-            )
-
         workers = max(1, min(self.config.batch_concurrency, len(deliveries)))
+        gate = StartGate(concurrency_for(self.vpc_policy, workers))
+
+        def run(delivery: Delivery) -> ItemResult:
+            gate.enter(provision_deadline.at)
+            try:
+                return self._item(
+                    delivery,
+                    provisioner,
+                    provision_deadline,
+                    publish_deadline,
+                    credentials,
+                    source,
+                    destinations,
+                    log,
+                )
+            finally:
+                gate.leave()
+
         if workers == 1:
             results = [run(delivery) for delivery in deliveries]
         else:

@@ -274,6 +274,7 @@ class RetryPolicy(Protocol):
     admit(latest_start): wait until a send is allowed; return False when it would not be before
         latest_start (nothing is reserved then).
     begin() (optional): a new operation starts on this thread (its retries follow).
+    concurrency(workers) (optional): how many operations are worth running at once.
     on_success() / on_failure(error, error_class): feed back what the service answered.
     delay(attempt, error, error_class): seconds to wait before attempt `attempt + 1`.
     """
@@ -310,21 +311,40 @@ class AdaptivePolicy:
         self.limiter = limiter or ShareLimiter()
         self.throttle_base, self.transient_base, self.cap = throttle_base, transient_base, cap
         self._rand = rand
-        self._operation = threading.local()  # when this thread's current operation began
+        self._operation = threading.local()  # when this thread's operation and call began
+        self._call_s = 0.1  # the mean time of one call (moving average)
 
     def begin(self) -> None:
         self._operation.began = time.monotonic()
 
     def admit(self, latest_start: float) -> bool:
         began = getattr(self._operation, "began", None)
-        return self.limiter.acquire(latest_start, began) is not None
+        if self.limiter.acquire(latest_start, began) is None:
+            return False
+        self._operation.sent = time.monotonic()
+        return True
 
     def on_success(self) -> None:
+        self._timed()
         self.limiter.on_success()
 
     def on_failure(self, error: ApiCallError, error_class: ErrorClass) -> None:
+        self._timed()
         if error_class is ErrorClass.THROTTLING:
             self.limiter.on_throttle(error.retry_after_s)
+
+    def concurrency(self, workers: int) -> int:
+        """Operations worth running at once: all `workers` while unpaced, else what the rate
+        keeps busy (rate x call time, plus one waiting for its turn)."""
+        rate = self.limiter.rate
+        if rate is None:
+            return workers
+        return max(1, min(workers, math.ceil(rate * self._call_s) + 1))
+
+    def _timed(self) -> None:
+        sent = getattr(self._operation, "sent", None)
+        if sent is not None:
+            self._call_s += 0.2 * (time.monotonic() - sent - self._call_s)
 
     def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
         base = self.throttle_base if error_class is ErrorClass.THROTTLING else self.transient_base

@@ -1,0 +1,58 @@
+"""How many messages of one batch are in progress at once.
+
+All of BATCH_CONCURRENCY while the API is not limiting us; once the limiter paces sends, only
+as many as its rate keeps busy. By Little's law a message's time in progress is the number in
+progress divided by the throughput: starting more than the rate can serve only makes each one
+wait longer in the limiter's line (and leaves more half-done work when an instance is killed),
+for the same number of gateways per second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class StartGate:
+    """A message takes a slot before it starts and gives it back when done. `allowed()` is read
+    at every check, so the number of slots follows the rate as it changes."""
+
+    def __init__(
+        self,
+        allowed: Callable[[], int],
+        *,
+        recheck: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allowed, self._recheck, self._clock = allowed, recheck, clock
+        self._turns = threading.Condition()
+        self._in_progress = 0
+
+    @property
+    def in_progress(self) -> int:
+        return self._in_progress
+
+    def enter(self, latest: float) -> None:
+        """Wait for a slot, but not beyond `latest` (then go ahead anyway: the message's own
+        deadline checks decide what it may still do, and nothing waits forever)."""
+        with self._turns:
+            while self._in_progress >= max(1, self._allowed()):
+                remaining = latest - self._clock()
+                if remaining <= 0:
+                    break
+                self._turns.wait(min(self._recheck, remaining))
+            self._in_progress += 1
+
+    def leave(self) -> None:
+        with self._turns:
+            self._in_progress -= 1
+            self._turns.notify()
+
+
+def concurrency_for(policy: object, workers: int) -> Callable[[], int]:
+    """The policy's advice (`concurrency(workers)`) where it has one, else every worker."""
+    advise = getattr(policy, "concurrency", None)
+    if advise is None:
+        return lambda: workers
+    return lambda: advise(workers)

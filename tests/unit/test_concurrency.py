@@ -83,4 +83,4 @@ def test_adaptive_policy_times_its_calls():
         assert policy.admit(time.monotonic() + 10)
         time.sleep(0.01)
         policy.on_success()
-    assert 0.008 <= policy._call_s < 0.05
+    assert 0.008 <= policy._call_s < 1.0  # (the sleeps' mean, however loaded the machine)

@@ -340,7 +340,7 @@ def test_a_retry_keeps_its_place_ahead_of_later_work():
     import time
 
     limiter = _paced(20.0)
-    limiter.on_throttle(retry_after_s=0.3)
+    limiter.on_throttle(retry_after_s=2.0)
     order = []
     lock = threading.Lock()
     now = time.monotonic()
@@ -350,13 +350,12 @@ def test_a_retry_keeps_its_place_ahead_of_later_work():
         with lock:
             order.append(name)
 
-    threads = [
-        threading.Thread(target=take, args=(name, now + offset))
-        for name, offset in (("new", 0.0), ("newer", 1.0), ("retry", -5.0))
-    ]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.02)
+    threads = []
+    for name, offset in (("new", 0.0), ("newer", 1.0), ("retry", -5.0)):
+        threads.append(threading.Thread(target=take, args=(name, now + offset)))
+        threads[-1].start()
+        while len(limiter._line) < len(threads):  # (queued in this order)
+            time.sleep(0.005)
     for thread in threads:
         thread.join()
     assert order == ["retry", "new", "newer"]

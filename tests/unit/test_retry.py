@@ -215,6 +215,22 @@ def test_a_cut_keeps_the_share_the_service_took_within_bounds(granted, factor):
     assert limiter.rate == pytest.approx(10 * factor)
 
 
+def test_an_idle_gap_before_a_batch_does_not_deepen_a_cut():
+    """Between two batches an instance sends nothing for a while; a throttle on the new batch's
+    third send cuts from the rate it was sending at, not from that rate diluted by the gap."""
+    clock = FakeClock()
+    limiter = _limiter(clock, window=2.0)
+    _congestion(limiter, clock)
+    clock.now += 1.5
+    _congestion(limiter, clock)  # paced, slow start over
+    rate = limiter.rate
+    clock.now += 1.9  # idle
+    _send(limiter, clock, 2)  # the next batch: sends at the limiter's pace
+    limiter.acquire(clock.now + 10)
+    limiter.on_throttle()  # 3 sent over 2/rate seconds, 2 taken: share 0.67, bounded to 0.7
+    assert limiter.rate == pytest.approx(rate * 0.7)
+
+
 def _congestion(limiter, clock):
     """A second of sends (as fast as the limiter lets them go), then a throttle."""
     clock.now += 0.01

@@ -233,9 +233,12 @@ class ShareLimiter:
             if now - self._cut_at < self.cut_interval:
                 return
             self._trim(now)
-            sent_rate = len(self._sends) / self.window
             share = len(self._grants) / max(1, len(self._sends))
-            rate = sent_rate if self._rate is None else min(self._rate, sent_rate)
+            if self._rate is None:  # an unpaced burst: spread over the window (a rough start)
+                rate = len(self._sends) / self.window
+            else:  # over the time we were sending: an idle gap before a batch must not count
+                span = now - self._sends[0] if self._sends else self.window
+                rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
             if self._rate is not None and self._slow:  # the second cut ends slow start
                 self._slow = False
                 self._step = self.probe * max(rate, self.min_rate)

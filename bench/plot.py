@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 LABELS = {
-    "ours": "ours (adaptive limiter + retry-after)",
+    "ours": "ours (share limiter + retry-after + start gate)",
     "fixed": "fixed 3 s then 5 s (terraform)",
     "full_jitter": "full jitter, base 1 s (botocore standard)",
     "adaptive": "botocore adaptive (CUBIC token bucket)",

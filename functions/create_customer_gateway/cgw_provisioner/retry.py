@@ -133,8 +133,9 @@ class ShareLimiter:
     - Start: unpaced. The first throttle paces it and slow start goes on (x `slow_start` per
       second) from that rough estimate (taken in one burst); the next throttle ends it.
     - A throttle (one cut per `cut_interval`: later throttles of the same congestion event
-      are ignored): rate = the rate we were sending x the share of our sends the service took
-      over the last `window` seconds, that share bounded to [`min_cut`, `margin`]. Instances
+      are ignored): rate = the rate we were sending (over the span our sends in the window
+      cover: an idle gap between batches does not count) x the share of our sends the service
+      took over the last `window` seconds, that share bounded to [`min_cut`, `margin`]. Instances
       sharing a limit see about the same share, so their sum falls just below the limit
       whatever their number.
     - After a cut: hold `hold` seconds, then probe by a fixed step per second (`probe` x the

@@ -185,6 +185,10 @@ class ShareLimiter:
         """Sends per second while pacing, None while unpaced."""
         return self._rate
 
+    def now(self) -> float:
+        """The limiter's clock: what `acquire`'s `since` is measured on."""
+        return self._clock()
+
     def acquire(self, latest_start: float, since: float | None = None) -> float | None:
         """Wait for this thread's turn to send; the seconds waited, or None (the thread leaves
         the line) when its turn would come after `latest_start`. The line is ordered by
@@ -319,7 +323,7 @@ class AdaptivePolicy:
         self._call_s = 0.1  # the mean time of one call (moving average)
 
     def begin(self) -> None:
-        self._operation.began = time.monotonic()
+        self._operation.began = self.limiter.now()
 
     def admit(self, latest_start: float) -> bool:
         began = getattr(self._operation, "began", None)

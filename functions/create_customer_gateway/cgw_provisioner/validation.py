@@ -355,11 +355,11 @@ def _parse(body: bytes) -> tuple[Any, bool]:
         ) from None
     if not text.strip(" \t\n\r"):
         raise _BodyError("not-json", "the request body is empty; a JSON object is expected")
-    repeated: list[bool] = []
+    had_repeats: list[bool] = []  # one True per object that repeated a key
     try:
         value = json.loads(
             text,
-            object_pairs_hook=lambda pairs: _object_from_pairs(pairs, repeated),
+            object_pairs_hook=lambda pairs: _object_from_pairs(pairs, had_repeats),
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
         )
@@ -371,14 +371,14 @@ def _parse(body: bytes) -> tuple[Any, bool]:
     if text.count("{") + text.count("[") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
         raise _BodyError("max-depth", f"the request nests deeper than {MAX_DEPTH} levels")
     # Valid UTF-8 decodes to no surrogate: only a \\uD800-\\uDFFF escape can make one.
-    return value, bool(repeated) or _SURROGATE_ESCAPE.search(text) is not None
+    return value, bool(had_repeats) or _SURROGATE_ESCAPE.search(text) is not None
 
 
-def _object_from_pairs(pairs: list[tuple[str, Any]], repeated: list[bool]) -> dict[str, Any]:
+def _object_from_pairs(pairs: list[tuple[str, Any]], had_repeats: list[bool]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) == len(pairs):
         return result
-    repeated.append(True)
+    had_repeats.append(True)
     seen: set[str] = set()
     repeated = [key for key, _ in pairs if key in seen or seen.add(key)]
     marked = _Duplicated(result)

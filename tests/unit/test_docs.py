@@ -36,7 +36,7 @@ FORBIDDEN = tuple(
         ("wire", ".md"),
         ("anchors", ".md"),
         ("../shared", "/"),
-        ("/work/shared", ""),
+        ("/work", "/shared"),
     )
 )
 

@@ -1,7 +1,8 @@
-"""The three retry policies a user would otherwise get, written from their sources (anchors.md 2,
-wire.md 3.2) against the function's RetryPolicy protocol, so the benchmark swaps them in for ours
-with nothing else changed (same error classification, attempts cap and deadline). The two
-without a limiter are the function's own RETRY_POLICY options (cgw_provisioner/retry.py).
+"""The three retry policies a user would otherwise get, written from their sources
+(docs/performance.md, "The baselines and their sources") against the function's RetryPolicy
+protocol, so the benchmark swaps them in for ours with nothing else changed (same error
+classification, attempts cap and deadline). The two without a limiter are the function's own
+RETRY_POLICY options (cgw_provisioner/retry.py).
 
 - FixedWaits: terraform-provider-alicloud's `incrementalWait(3s, 5s)`: 3 s, then 5 s for every
   later retry; no limiter.

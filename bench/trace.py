@@ -1,5 +1,5 @@
 """A retry policy wrapper that records what the policy saw and decided (for the analysis of the
-limiter in README "Performance"; enabled with BENCH_TRACE=path)."""
+limiter in docs/performance.md; enabled with BENCH_TRACE=path)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ Routes (enough for invoke and deploying a trigger):
 - PUT    /2016-08-15/services/{s}/functions/{f}/triggers/{t}          UpdateTrigger
 - DELETE /2016-08-15/services/{s}/functions/{f}/triggers/{t}          DeleteTrigger
 
-Answers as FC gives them (fc-platform.md 1.3, 3, 4):
+Answers as FC gives them (docs/platform.md, "The Python runtime", "Asynchronous invocation",
+"FC API signature and errors"):
 - API errors: HTTP 4xx/5xx, JSON {"ErrorCode", "ErrorMessage"}, header X-Fc-Request-Id (fc2
   calls r.json() on every error response, so error bodies are always JSON);
 - sync invoke: 200, the function's bytes; a function error is still 200, with

@@ -9,8 +9,8 @@ imports nothing of localcloud and nothing of the function until asked to. It tal
 
 Before anything else the protocol channel is moved off fd 1: fd 1 (what `print` and the
 logging handler write to) then points at fd 2, the log pipe, as on FC where stdout and stderr
-both go to the function's log. The handler runs as FC's runtime does (fc-platform.md 1.2-1.7):
-`event` is bytes; a str/bytes return value is the body as is, anything else is
+both go to the function's log. The handler runs as FC's runtime does (docs/platform.md, "The
+Python runtime"): `event` is bytes; a str/bytes return value is the body as is, anything else is
 json.dumps(indent=4, sort_keys=True); an exception becomes {errorMessage, errorType,
 stackTrace}; the root logger prints `time request_id [LEVEL] message`.
 A BaseException (SystemExit...) escapes and ends the process, as on FC.

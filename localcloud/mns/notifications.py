@@ -8,7 +8,7 @@ Queue endpoints (MNS NotifyContentFormat, help.aliyun.com/document_detail/27482.
   doc sample misspells xmlns as `xlmns` and closes PublishTime with `</MessagePublishTime>`;
   we render well-formed XML.)
 
-FC `mns_topic` trigger events (fc-platform.md 2a):
+FC `mns_topic` trigger events (docs/platform.md, "Topic trigger events"):
 - JSON: attribute keys merged at top level, then TopicOwner, Message, Subscriber,
   PublishTime (an int of ms), SubscriptionName, MessageMD5, TopicName, MessageId;
 - STREAM: the raw body, or {"body": ..., "attrs": {...}} when the message had attributes.

@@ -1,7 +1,7 @@
 """VPC API errors: the wire code, HTTP status and message travel with the exception.
 
 Codes, statuses and messages are the real ones where known (the CreateCustomerGateway error
-table, the POP gateway's common errors); the few chosen by us are marked in the README.
+table, the POP gateway's common errors); the few chosen by us are marked in docs/localcloud.md.
 """
 
 from __future__ import annotations

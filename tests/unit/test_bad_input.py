@@ -103,7 +103,10 @@ def assert_specific_failure(
 
 
 def queue_event(bodies: list[str], first_id: int = 0) -> bytes:
-    """An EventBridge event-streaming batch of MNS queue CloudEvents (fc-platform.md 2b)."""
+    """An EventBridge event-streaming batch of MNS queue CloudEvents.
+
+    The shape is described in docs/platform.md, "Queue trigger".
+    """
     return json.dumps(
         [
             {

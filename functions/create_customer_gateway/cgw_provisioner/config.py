@@ -2,7 +2,7 @@
 
 Every problem is reported at once in a ConfigError naming the variable and the rule.
 `SETTINGS` lists what is read, with its default (None: required); the template test checks
-that template.yml sets every required one. README "Configuration" documents each.
+that template.yml sets every required one. docs/configuration.md documents each.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure: no clock, no network, no environment. `decode_event` never raises for any bytes: what it
 cannot split still becomes a Delivery, and validation explains what is wrong with its body.
-The detection rules are documented in README.md, "Event sources".
+The detection rules are documented in docs/event-sources.md.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def _from_element(value: Any, raw: str, encode: _Encode) -> Delivery:
 
 
 def _from_object(envelope: dict[str, Any], raw: bytes, encode: _Encode) -> Delivery:
-    """Classify one JSON object by its distinguishing keys (README "Event sources")."""
+    """Classify one JSON object by its distinguishing keys (docs/event-sources.md)."""
     if "specversion" in envelope:  # a CloudEvent (EventBridge, event-driven or event-streaming)
         data = envelope.get("data")
         if isinstance(data, dict) and "messageBody" in data:

@@ -144,7 +144,8 @@ class ShareLimiter:
       steps relative to each instance's own rate would keep a slow instance slow. Growth
       stops at twice the sends of the last second (no growth without demand).
 
-    Tuned on bench/throughput.py (4 instances x batches of 10, 10 QPS limit): see README.
+    Tuned on bench/throughput.py (4 instances x batches of 10, 10 QPS limit): see
+    docs/performance.md and docs/decisions/0001-share-limiter.md.
     """
 
     def __init__(

@@ -12,7 +12,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # (docs/platform.md, "SDKs and loopback proxies").
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean
+.PHONY: help venv browser test lint format run console localcloud invoke package bench soak fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,7 +33,14 @@ format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: venv lint ## Lint, then run the whole test suite (unit, localcloud, integration)
+# The console's browser tests drive Debian's chromium (Playwright's own browser download is not
+# used): installed with apt-get when missing and we are root.
+browser: ## Make sure chromium is installed (apt-get as root) for the console's browser tests
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the console tests need chromium: sudo apt-get install chromium"; exit 2; fi; }
+
+test: venv lint browser ## Lint, then run the whole test suite (unit, localcloud, integration, console)
 	$(PY) -m pytest
 
 localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
@@ -41,6 +48,11 @@ localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
 
 run: venv ## The whole job on localcloud: template.yml deployed, sample requests queued, outcomes table
 	$(PY) tools/run.py $(ARGS)
+
+CONSOLE_PORT ?= 8765
+
+console: venv ## make run, then keep localcloud up with its console at :CONSOLE_PORT until Ctrl-C
+	$(PY) tools/run.py --console --port $(CONSOLE_PORT) $(ARGS)
 
 invoke: venv ## Invoke the function with fc2: EVENT=events/<file> [ENDPOINT=https://<account>.<region>.fc.aliyuncs.com]
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/direct-request.json [ENDPOINT=...] [ARGS=--log]"; exit 2; }

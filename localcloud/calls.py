@@ -41,6 +41,15 @@ class CallLog:
         with self._lock:
             return [asdict(c) for c in self._calls]
 
+    def since(self, start: float) -> list[Call]:
+        """The calls made at or after `start` (time.time()), oldest first, without copying
+        the whole log: the console asks for the last minute once a second."""
+        with self._lock:
+            index = len(self._calls)
+            while index > 0 and self._calls[index - 1].time >= start:
+                index -= 1
+            return self._calls[index:]
+
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()

@@ -231,6 +231,8 @@ class LocalCloud:
 
     def _admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_localcloud").strip("/")
+        if route == "console" or route.startswith("console/"):
+            return self._console(request)
         if route in ("", "health") and request.method == "GET":
             return _json({"ok": True, **self.ready_info()})
         if route == "state" and request.method == "GET":
@@ -253,6 +255,20 @@ class LocalCloud:
             self.cloud.reset()
             return _json({"ok": True})
         return _json({"error": f"no admin route {request.method} /_localcloud/{route}"}, 404)
+
+    def _console(self, request: Request) -> Response:
+        from localcloud.console import routes
+
+        if request.path.rstrip("/") == "/_localcloud/console" and not request.path.endswith("/"):
+            return Response("", 308, headers={"Location": "/_localcloud/console/"})
+        return routes.handle(
+            request.path.removeprefix("/_localcloud/console").strip("/"),
+            request,
+            backends=self.cloud.backends,
+            calls=self.cloud.calls,
+            faults=self.cloud.faults,
+            deployment=lambda: self.deployment.to_json() if self.deployment else None,
+        )
 
 
 def _drop(environ: dict[str, Any]) -> None:

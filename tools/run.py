@@ -257,13 +257,22 @@ def main(argv: list[str] | None = None) -> int:
         default=0.01,
         help="trigger retry intervals x this factor (default 0.01: 10-20 s become 0.1-0.2 s)",
     )
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="after the samples, print the console's URL and keep localcloud running (Ctrl-C)",
+    )
+    parser.add_argument("--port", type=int, default=0, help="localcloud's port (default: any)")
     args = parser.parse_args(argv)
     requests = load_requests(args.requests)
     print(f"starting localcloud with {args.template.name} ...", file=sys.stderr)
-    with LocalCloudProcess(args.template, args.time_scale) as info:
+    extra = ["--port", str(args.port)] if args.port else []
+    with LocalCloudProcess(args.template, args.time_scale, extra_args=extra) as info:
         outputs = info["deployment"]["outputs"]
         queue, topic = outputs["RequestQueueName"], outputs["ResultTopicName"]
         inbox = subscribe_inbox(info, topic)
+        if args.console:
+            print(f"console: {info['admin']}/console/", file=sys.stderr)
         print(
             f"localcloud at {info['mns']}: sending {len(requests)} requests to queue {queue}, "
             f"outcomes from topic {topic} (function log: {FUNCTION_LOG.relative_to(ROOT)})",
@@ -273,18 +282,45 @@ def main(argv: list[str] | None = None) -> int:
         collect_outcomes(inbox, requests, args.timeout, _progress)
         sys.stderr.write("\n")
         dlq = dead_letters(info, outputs.get("DeadLetterQueueName", ""))
+        status = report(requests, dlq, args.timeout)
+        if args.console:
+            hold(info)
+    return status
+
+
+def report(requests: list[Request], dlq: list[dict[str, Any]], timeout: float) -> int:
+    """Print the outcomes table; 0 when every request got its outcome, else 1."""
     print(table([outcome_row(r) for r in requests]))
     missing = [r for r in requests if r.outcome is None]
     if not missing:
         print(f"\nall {len(requests)} requests got their outcome")
         return 0
     dead = {(e.get("data") or {}).get("messageId") for e in dlq}
-    print(f"\n{len(missing)} of {len(requests)} requests got no outcome within {args.timeout:g} s:")
+    print(f"\n{len(missing)} of {len(requests)} requests got no outcome within {timeout:g} s:")
     for r in missing:
         where = "in the dead-letter queue" if r.message_id in dead else "no outcome event"
         print(f"  {r.label} (message {r.message_id}): {where}")
     print(f"see the function log: {FUNCTION_LOG}")
     return 1
+
+
+def hold(info: dict[str, Any]) -> None:
+    """Keep localcloud up for the console until Ctrl-C (or SIGTERM)."""
+    print(
+        f"\nconsole: {info['admin']}/console/ (MNS endpoint {info['mns']}, queue "
+        f"{info['deployment']['outputs']['RequestQueueName']}); Ctrl-C stops localcloud",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopping localcloud", file=sys.stderr)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

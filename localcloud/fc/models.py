@@ -171,6 +171,12 @@ class FcBackend:
                 },
             }
 
+    def activity(self) -> dict[str, Any]:
+        """Per function: instances and the last invocations (for the console)."""
+        with self._lock:
+            pools = sorted(self._pools.items())
+        return {f"{s}/{f}": pool.activity.snapshot() for (s, f), pool in pools}
+
     # -- logs ------------------------------------------------------------------------------
     def record_log(self, function: str, instance_id: str, line: str) -> None:
         """Keep the line and forward it: to `log_file` when set, else to the log at INFO."""

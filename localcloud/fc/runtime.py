@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localcloud.fc.activity import ActivityLog, batch_size
+
 log = logging.getLogger("localcloud.fc")
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -224,6 +226,13 @@ class Instance:
                 self.process.stdin.close()
 
 
+def _error_message(result: InvocationResult) -> str:
+    error = result.error
+    if isinstance(error, dict) and isinstance(error.get("errorMessage"), str):
+        return error["errorMessage"]
+    return "function error"
+
+
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -242,15 +251,31 @@ class InstancePool:
         self._started = 0
         self._cond = threading.Condition()
         self._closed = False
+        self.activity = ActivityLog()
 
     def invoke(self, event: bytes, context: dict[str, Any]) -> InvocationResult:
         """Run the handler on a warm or new instance; the function's answer or its error."""
-        request_id = context["request_id"]
         instance = self._acquire()
+        cold = instance.invocations == 0
+        started = time.monotonic()
+        self.activity.busy(instance.id, True)
+        result = self._run(instance, event, context)
+        self.activity.invoked(
+            instance.id,
+            cold=cold,
+            size=batch_size(event),
+            seconds=time.monotonic() - started,
+            error=_error_message(result) if result.failed else None,
+        )
+        return result
+
+    def _run(self, instance: Instance, event: bytes, context: dict[str, Any]) -> InvocationResult:
+        request_id = context["request_id"]
         healthy = False
         lines: list[str] = []
         try:
             if not instance.initialized:
+                init_started = time.monotonic()
                 reply, lines = instance.call(
                     "initialize",
                     self.spec.initializer or "",
@@ -264,6 +289,7 @@ class InstancePool:
                         request_id, _error_body(reply["error"]), ERROR_TYPE, lines
                     )
                 instance.initialized = True
+                self.activity.initialized(instance.id, time.monotonic() - init_started)
             reply, invoke_lines = instance.call(
                 "invoke", self.spec.handler, event, context, self.spec.timeout
             )
@@ -290,6 +316,7 @@ class InstancePool:
                     if instance.alive:
                         return instance
                     self._count -= 1
+                    self.activity.ended(instance.id)
                 if self._count < self.max_instances:
                     self._count += 1
                     self._started += 1
@@ -297,20 +324,24 @@ class InstancePool:
                     break
                 self._cond.wait()
         try:
-            return Instance(self.spec, instance_id, self._sink)
+            instance = Instance(self.spec, instance_id, self._sink)
         except Exception:
             with self._cond:
                 self._count -= 1
                 self._cond.notify()
             raise
+        self.activity.started(instance_id)
+        return instance
 
     def _release(self, instance: Instance, healthy: bool) -> None:
         with self._cond:
             if healthy and not self._closed:
                 self._idle.append(instance)
+                self.activity.busy(instance.id, False)
             else:
                 self._count -= 1
                 instance.kill()
+                self.activity.ended(instance.id)
             self._cond.notify()
 
     def state(self) -> dict[str, Any]:
@@ -330,3 +361,4 @@ class InstancePool:
             self._cond.notify_all()
         for instance in idle:
             instance.kill()
+            self.activity.ended(instance.id)

@@ -330,6 +330,14 @@ class QueueTrigger:
         with self._lock:
             return {
                 "queue": self.config.queue,
+                "settings": {
+                    "batch_count": self.config.batch_count,
+                    "batch_seconds": self.config.batch_seconds,
+                    "retry_strategy": self.config.retry_strategy,
+                    "maximum_retry_attempts": self.config.maximum_retry_attempts,
+                    "errors_tolerance": self.config.errors_tolerance,
+                    "dead_letter_queue": self.config.dead_letter_queue,
+                },
                 "in_flight_pushes": self._in_flight,
                 "blocked": self.blocked,
                 **self.stats,

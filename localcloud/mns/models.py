@@ -517,11 +517,53 @@ class MnsBackend:
                 publish_time=_now_ms(),
             )
             t.message_count += 1
+            t.recent.append(message)
+            t.tag_counts[message.tag or ""] += 1
             for sub in list(t.subscriptions.values()):
                 if sub.accepts(message.tag):
                     self._deliver(sub, message)
             self._cond.notify_all()
             return message
+
+    def overview(self, peek: int = 20) -> dict[str, Any]:
+        """Queues with their counts, oldest message age and first messages, and topics with
+        their last published messages: raw data the console renders (it masks secrets)."""
+        now = time.time()
+        with self._cond:
+            queues = {}
+            for name, q in sorted(self._queues.items()):
+                q.expire(now)
+                queues[name] = {
+                    **q.counts(now),
+                    "oldest_age_s": q.oldest_age(now),
+                    "messages": [
+                        {
+                            "message_id": m.message_id,
+                            "body": m.body,
+                            "dequeue_count": m.dequeue_count,
+                            "enqueue_time": m.enqueue_time,
+                        }
+                        for m in q.first_messages(peek)
+                    ],
+                }
+            topics = {
+                name: {
+                    "message_count": t.message_count,
+                    "tag_counts": dict(t.tag_counts),
+                    "subscriptions": sorted(t.subscriptions),
+                    "recent": [
+                        {
+                            "message_id": m.message_id,
+                            "body": m.body,
+                            "tag": m.tag,
+                            "publish_time": m.publish_time,
+                        }
+                        for m in t.recent
+                    ],
+                }
+                for name, t in sorted(self._topics.items())
+            }
+        return {"queues": queues, "topics": topics}
 
     # -- internals -------------------------------------------------------------------------
     def _deliver(self, sub: Subscription, message: PublishedMessage) -> None:

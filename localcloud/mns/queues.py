@@ -141,6 +141,16 @@ class Queue:
                 delayed += 1
         return {"visible": visible, "in_flight": in_flight, "delayed": delayed}
 
+    def oldest_age(self, now: float) -> float | None:
+        """Seconds since the oldest message still stored was sent, None when empty."""
+        if not self.messages:
+            return None
+        return max(0.0, now - min(m.enqueue_time for m in self.messages.values()) / 1000)
+
+    def first_messages(self, count: int) -> list[_StoredMessage]:
+        """The `count` messages sent first, visible or not (for the console's peek)."""
+        return sorted(self.messages.values(), key=lambda m: m.seq)[:count]
+
     def next_visible_at(self, now: float) -> float | None:
         future = [m.visible_at for m in self.messages.values() if m.visible_at > now]
         return min(future) if future else None

@@ -6,6 +6,7 @@ import logging
 import queue as queue_module
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ MAX_TAG_LENGTH = 16
 NOTIFY_CONTENT_FORMATS = ("XML", "JSON", "SIMPLIFIED")
 LISTENER_FORMATS = ("JSON", "STREAM")
 NOTIFY_STRATEGIES = ("BACKOFF_RETRY", "EXPONENTIAL_DECAY_RETRY")
+RECENT_MESSAGES = 500
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Topic:
     last_modify_time: int = field(default_factory=lambda: int(time.time()))
     message_count: int = 0
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    # The last messages published, newest last (the console's outcome feed).
+    recent: deque[PublishedMessage] = field(default_factory=lambda: deque(maxlen=RECENT_MESSAGES))
+    tag_counts: Counter[str] = field(default_factory=Counter)  # messages published, by tag
 
 
 Listener = Callable[[bytes, PublishedMessage], None]

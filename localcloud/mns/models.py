@@ -91,6 +91,7 @@ class MnsBackend:
         self._topics: dict[str, Topic] = {}
         self._seq = itertools.count(1)
         self._node = secrets.token_hex(8).upper()
+        self._account: dict[str, str] = {"LoggingBucket": ""}
 
     # -- life cycle ------------------------------------------------------------------------
     def reset(self) -> None:
@@ -99,6 +100,7 @@ class MnsBackend:
                 close_listeners(topic)
             self._queues.clear()
             self._topics.clear()
+            self._account = {"LoggingBucket": ""}
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -132,6 +134,20 @@ class MnsBackend:
                     for name, t in sorted(self._topics.items())
                 },
             }
+
+    # -- account ---------------------------------------------------------------------------
+    def get_account_attributes(self) -> dict[str, str]:
+        with self._cond:
+            return dict(self._account)
+
+    def set_account_attributes(self, **attributes: str) -> None:
+        """Only LoggingBucket is settable (an empty name turns logging off); it is stored,
+        no log is written anywhere."""
+        unknown = set(attributes) - set(self._account)
+        if unknown:
+            raise invalid_argument(f"Unknown account attribute(s): {', '.join(sorted(unknown))}.")
+        with self._cond:
+            self._account.update(attributes)
 
     # -- queues ----------------------------------------------------------------------------
     def create_queue(self, name: str, **attributes: Any) -> bool:

@@ -29,6 +29,8 @@ from localcloud.mns.models import (
     ReceivedMessage,
     message_not_exist,
 )
+from localcloud.mns.unsupported import UNSUPPORTED
+from localcloud.mns.unsupported import message as unsupported_message
 from localcloud.server import DropConnection
 
 API_VERSION = "2015-06-06"
@@ -143,6 +145,17 @@ class MnsResponses:
         _stamp(response, request_id)
         return response
 
+    # -- account ---------------------------------------------------------------------------
+    def get_account_attributes(self, ctx: _Context) -> Response:
+        return _xml("Account", sorted(self.backend.get_account_attributes().items()))
+
+    def set_account_attributes(self, ctx: _Context) -> Response:
+        fields = wire.children(wire.parse(ctx.body, "Account")) if ctx.body.strip() else {}
+        attributes = {k: v.strip() for k, v in fields.items() if k == "LoggingBucket"}
+        ctx.params.update(attributes)
+        self.backend.set_account_attributes(**attributes)
+        return Response(status=204)
+
     # -- queues ----------------------------------------------------------------------------
     def create_queue(self, ctx: _Context) -> Response:
         name = ctx.path["queue"]
@@ -173,12 +186,12 @@ class MnsResponses:
 
     def list_queue(self, ctx: _Context) -> Response:
         prefix = ctx.request.headers.get("x-mns-prefix", "")
-        names = self.backend.list_queues(prefix)
+        names, marker = _page(self.backend.list_queues(prefix), ctx)
         items = "".join(
             f"<Queue>{wire.element('QueueURL', f'{self.cloud.base_url}/queues/{n}')}</Queue>"
             for n in names
         )
-        return _xml("Queues", items)
+        return _xml("Queues", items + marker)
 
     def send_message(self, ctx: _Context) -> Response:
         queue = ctx.path["queue"]
@@ -371,11 +384,12 @@ class MnsResponses:
 
     def list_topic(self, ctx: _Context) -> Response:
         prefix = ctx.request.headers.get("x-mns-prefix", "")
+        names, marker = _page(self.backend.list_topics(prefix), ctx)
         items = "".join(
             f"<Topic>{wire.element('TopicURL', f'{self.cloud.base_url}/topics/{n}')}</Topic>"
-            for n in self.backend.list_topics(prefix)
+            for n in names
         )
-        return _xml("Topics", items)
+        return _xml("Topics", items + marker)
 
     def publish_message(self, ctx: _Context) -> Response:
         topic = ctx.path["topic"]
@@ -462,11 +476,12 @@ class MnsResponses:
         ctx.params["TopicName"] = topic
         prefix = ctx.request.headers.get("x-mns-prefix", "")
         base = f"{self.cloud.base_url}/topics/{topic}/subscriptions"
+        names, marker = _page(self.backend.list_subscriptions(topic, prefix), ctx)
         items = "".join(
             f"<Subscription>{wire.element('SubscriptionURL', f'{base}/{n}')}</Subscription>"
-            for n in self.backend.list_subscriptions(topic, prefix)
+            for n in names
         )
-        return _xml("Subscriptions", items)
+        return _xml("Subscriptions", items + marker)
 
 
 class _BatchError(MnsError):
@@ -498,6 +513,34 @@ def _int_query(query: dict[str, str], key: str, label: str) -> int | None:
             400,
             f'Http request URL contains invalid querystring item "{label}": {query[key]!r}.',
         ) from None
+
+
+MAX_LIST = 1000
+
+
+def _page(names: list[str], ctx: _Context) -> tuple[list[str], str]:
+    """One page of a sorted name list, as the x-mns-ret-number and x-mns-marker headers ask,
+    and the <NextMarker> element when more names follow (the marker is the next name)."""
+    headers = ctx.request.headers
+    raw = headers.get("x-mns-ret-number")
+    limit = MAX_LIST
+    if raw is not None:
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= MAX_LIST:
+            raise MnsError(
+                "InvalidArgument",
+                400,
+                f"The value of x-mns-ret-number should between 1 and {MAX_LIST}. (got {raw!r})",
+            )
+    marker = headers.get("x-mns-marker", "")
+    ctx.params.update({"RetNumber": limit, "Marker": marker})
+    rest = [n for n in names if n >= marker]
+    page = rest[:limit]
+    more = rest[limit : limit + 1]
+    return page, wire.element("NextMarker", more[0]) if more else ""
 
 
 def _queue_attributes(body: bytes) -> dict[str, Any]:
@@ -610,7 +653,29 @@ def _queue_messages_delete(query: dict[str, str], body: bytes) -> tuple[str, _Ha
     return "DeleteMessage", MnsResponses.delete_message
 
 
+def _unsupported(entry) -> _Handler:
+    def refuse(self: MnsResponses, ctx: _Context) -> Response:
+        raise MnsError("InvalidRequestURL", 400, unsupported_message(entry))
+
+    return refuse
+
+
+def _account(action: str, handler: _Handler):
+    """`/?accountmeta=true` is the account's attributes; any other request to `/` is not MNS."""
+
+    def choose(query: dict[str, str], body: bytes) -> tuple[str | None, _Handler | None]:
+        return (action, handler) if query.get("accountmeta") == "true" else (None, None)
+
+    return choose
+
+
 _ROUTES: list[tuple[str, str, Callable[[dict[str, str], bytes], tuple[str, _Handler]]]] = [
+    ("GET", r"/", _account("GetAccountAttributes", MnsResponses.get_account_attributes)),
+    ("PUT", r"/", _account("SetAccountAttributes", MnsResponses.set_account_attributes)),
+    *(
+        (entry.method, entry.path, _fixed(entry.action, _unsupported(entry)))
+        for entry in UNSUPPORTED.values()
+    ),
     ("GET", r"/queues", _fixed("ListQueue", MnsResponses.list_queue)),
     (
         "PUT",

@@ -34,6 +34,16 @@ MNS_CLASSES: dict[str, type] = {
 FC_CLASSES: dict[str, type] = {"fc2.Client": fc2.Client}
 SURFACE: dict[str, type] = {**MNS_CLASSES, **FC_CLASSES}
 
+# Public methods the SDK calls only from inside its own operations, so a test cannot
+# meaningfully call them at the top level; each says which test observes its effect.
+INTERNAL: dict[str, str] = {
+    f"{label}.debuginfo": (
+        f"every {label} operation calls it after the response; prints the x-mns-request-id "
+        "when set_debug(True): asserted by test_client_side_helpers_work_against_localcloud"
+    )
+    for label in MNS_CLASSES
+}
+
 
 def public_methods(classes: Mapping[str, type]) -> set[str]:
     """'Class.method' for every public function an SDK class defines or inherits."""

@@ -33,8 +33,10 @@ from localcloud.mns.queues import (
     DEFAULT_PRIORITY,
     MAX_BATCH,
     MAX_WAIT_SECONDS,
+    NO_PROPERTIES,
     PRIORITY_RANGE,
     QUEUE_ATTRIBUTES,
+    MessageProperties,
     Queue,
     ReceivedMessage,
     SentMessage,
@@ -63,6 +65,7 @@ __all__ = [
     "DEFAULT_PRIORITY",
     "MAX_BATCH",
     "Listener",
+    "MessageProperties",
     "MnsBackend",
     "MnsError",
     "PublishedMessage",
@@ -212,18 +215,25 @@ class MnsBackend:
         body: str,
         delay_seconds: float | None = None,
         priority: int = DEFAULT_PRIORITY,
+        properties: MessageProperties = NO_PROPERTIES,
     ) -> SentMessage:
         """Store `body` exactly as given (the SDK sends it Base64-encoded by default)."""
-        return self.send_messages(queue, [(body, delay_seconds, priority)])[0]
+        return self.send_messages(queue, [(body, delay_seconds, priority, properties)])[0]
 
     def send_messages(
-        self, queue: str, entries: list[tuple[str, float | None, int]]
+        self,
+        queue: str,
+        entries: list[tuple[str, float | None, int]]
+        | list[tuple[str, float | None, int, MessageProperties]],
     ) -> list[SentMessage]:
-        """Send several messages at once; all are validated before any is stored."""
+        """Send several messages at once; all are validated before any is stored.
+        An entry is (body, delay_seconds, priority[, properties])."""
         with self._cond:
             q = self._queue(queue)
-            for body, delay, priority in entries:
+            for body, delay, priority, *properties in entries:
                 self._validate_message(q, body, delay, priority)
+                for p in properties:
+                    p.check()
             sent = [self._store(q, *entry) for entry in entries]
             self._cond.notify_all()
             return sent
@@ -324,6 +334,7 @@ class MnsBackend:
                     int(m.visible_at * 1000),
                     m.dequeue_count,
                     m.priority,
+                    m.properties,
                 )
                 for m in ready
             ]
@@ -605,7 +616,14 @@ class MnsBackend:
             check_range("DelaySeconds", delay, 0, QUEUE_ATTRIBUTES["DelaySeconds"][2], "seconds")
         check_range("Priority", priority, *PRIORITY_RANGE, "")
 
-    def _store(self, q: Queue, body: str, delay: float | None, priority: int) -> SentMessage:
+    def _store(
+        self,
+        q: Queue,
+        body: str,
+        delay: float | None,
+        priority: int,
+        properties: MessageProperties = NO_PROPERTIES,
+    ) -> SentMessage:
         now = time.time()
         delay = q.attributes["DelaySeconds"] if delay is None else delay
         m = _StoredMessage(
@@ -616,6 +634,7 @@ class MnsBackend:
             enqueue_time=int(now * 1000),
             visible_at=now + delay,
             seq=next(self._seq),
+            properties=properties,
         )
         q.messages[m.message_id] = m
         return SentMessage(m.message_id, m.body_md5)

@@ -24,6 +24,7 @@ from localcloud.mns import wire
 from localcloud.mns.models import (
     DEFAULT_PRIORITY,
     MAX_BATCH,
+    MessageProperties,
     MnsBackend,
     MnsError,
     ReceivedMessage,
@@ -195,10 +196,10 @@ class MnsResponses:
 
     def send_message(self, ctx: _Context) -> Response:
         queue = ctx.path["queue"]
-        body, delay, priority = _message_entry(wire.parse(ctx.body, "Message"))
+        body, delay, priority, properties = _message_entry(wire.parse(ctx.body, "Message"))
         ctx.params.update({"QueueName": queue, "DelaySeconds": delay, "Priority": priority})
         ctx.params["BodyBytes"] = len(body.encode("utf-8"))
-        sent = self.backend.send_message(queue, body, delay, priority)
+        sent = self.backend.send_message(queue, body, delay, priority, properties)
         ctx.params["MessageId"] = sent.message_id
         return _xml(
             "Message", [("MessageId", sent.message_id), ("MessageBodyMD5", sent.body_md5)], 201
@@ -219,9 +220,9 @@ class MnsResponses:
         # with one <Message> per entry, either MessageId + MessageBodyMD5 or ErrorCode +
         # ErrorMessage (the exact shapes aliyun-mns-sdk's BatchSendMessageDecoder accepts).
         results: list[tuple[str, str, str]] = []  # (kind, a, b)
-        for body, delay, priority in entries:
+        for body, delay, priority, properties in entries:
             try:
-                sent = self.backend.send_message(queue, body, delay, priority)
+                sent = self.backend.send_message(queue, body, delay, priority, properties)
             except MnsError as exc:
                 if exc.code == "QueueNotExist":
                     raise
@@ -578,7 +579,7 @@ def _topic_attributes(body: bytes) -> dict[str, Any]:
     return attributes
 
 
-def _message_entry(message) -> tuple[str, int | None, int]:
+def _message_entry(message) -> tuple[str, int | None, int, MessageProperties]:
     fields = wire.children(message)
     body = fields.get("MessageBody", "")
     if not body:
@@ -590,7 +591,34 @@ def _message_entry(message) -> tuple[str, int | None, int]:
         )
     delay = wire.int_field(fields, "DelaySeconds")
     priority = wire.int_field(fields, "Priority")
-    return body, delay, DEFAULT_PRIORITY if priority is None else priority
+    properties = MessageProperties(
+        _properties(message, "UserProperties", "PropertyValue"),
+        _properties(message, "SystemProperties", "SystemPropertyValue"),
+    )
+    return body, delay, DEFAULT_PRIORITY if priority is None else priority, properties
+
+
+def _properties(message, container: str, item: str) -> tuple[tuple[str, str, str], ...]:
+    """<container><item><Name/><Value/><Type/></item>...</container> as (name, value, type)."""
+    found = []
+    for holder in wire.child_elements(message, container):
+        for entry in wire.child_elements(holder, item):
+            fields = wire.children(entry)
+            found.append((fields.get("Name", ""), fields.get("Value", ""), fields.get("Type", "")))
+    return tuple(found)
+
+
+def _property_fields(properties: MessageProperties) -> list[tuple[str, object]]:
+    """The nested elements aliyun-mns-sdk's decoders read back (only when there are any)."""
+    fields: list[tuple[str, object]] = []
+    for container, item, values in (
+        ("UserProperties", "PropertyValue", properties.user),
+        ("SystemProperties", "SystemPropertyValue", properties.system),
+    ):
+        if values:
+            entries = [(item, [("Name", n), ("Value", v), ("Type", t)]) for n, v, t in values]
+            fields.append((container, entries))
+    return fields
 
 
 def _received_fields(m: ReceivedMessage) -> list[tuple[str, object]]:
@@ -604,6 +632,7 @@ def _received_fields(m: ReceivedMessage) -> list[tuple[str, object]]:
         ("FirstDequeueTime", m.first_dequeue_time),
         ("DequeueCount", m.dequeue_count),
         ("Priority", m.priority),
+        *_property_fields(m.properties),
     ]
 
 

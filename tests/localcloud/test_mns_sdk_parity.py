@@ -143,6 +143,21 @@ def test_list_queue_prefix_and_paging(account, mns):
     assert marker == ""
 
 
+@covers("Account.list_queue", "Account.list_topic", "Topic.list_subscription")
+def test_list_page_size_above_1000_is_invalid_argument(account, mns):
+    """The SDK only checks > 0; MNS allows 1 to 1000 per page."""
+    mns.create_topic("t")
+    for call in (
+        lambda: account.list_queue(ret_number=1001),
+        lambda: account.list_topic(ret_number=1001),
+        lambda: account.get_topic("t").list_subscription(ret_number=1001),
+    ):
+        error = _error(call)
+        assert error.type == "InvalidArgument"
+        assert "x-mns-ret-number should between 1 and 1000" in error.message
+    assert len(account.list_queue(ret_number=1000)[0]) == 0
+
+
 @pytest.mark.parametrize("encoding", [True, False], ids=["base64", "raw"])
 @covers(
     "Queue.set_encoding",

@@ -33,8 +33,10 @@ from localcloud.mns.queues import (
     DEFAULT_PRIORITY,
     MAX_BATCH,
     MAX_WAIT_SECONDS,
+    NO_PROPERTIES,
     PRIORITY_RANGE,
     QUEUE_ATTRIBUTES,
+    MessageProperties,
     Queue,
     ReceivedMessage,
     SentMessage,
@@ -63,6 +65,7 @@ __all__ = [
     "DEFAULT_PRIORITY",
     "MAX_BATCH",
     "Listener",
+    "MessageProperties",
     "MnsBackend",
     "MnsError",
     "PublishedMessage",
@@ -91,6 +94,7 @@ class MnsBackend:
         self._topics: dict[str, Topic] = {}
         self._seq = itertools.count(1)
         self._node = secrets.token_hex(8).upper()
+        self._account: dict[str, str] = {"LoggingBucket": ""}
 
     # -- life cycle ------------------------------------------------------------------------
     def reset(self) -> None:
@@ -99,6 +103,7 @@ class MnsBackend:
                 close_listeners(topic)
             self._queues.clear()
             self._topics.clear()
+            self._account = {"LoggingBucket": ""}
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -133,6 +138,20 @@ class MnsBackend:
                 },
             }
 
+    # -- account ---------------------------------------------------------------------------
+    def get_account_attributes(self) -> dict[str, str]:
+        with self._cond:
+            return dict(self._account)
+
+    def set_account_attributes(self, **attributes: str) -> None:
+        """Only LoggingBucket is settable (an empty name turns logging off); it is stored,
+        no log is written anywhere."""
+        unknown = set(attributes) - set(self._account)
+        if unknown:
+            raise invalid_argument(f"Unknown account attribute(s): {', '.join(sorted(unknown))}.")
+        with self._cond:
+            self._account.update(attributes)
+
     # -- queues ----------------------------------------------------------------------------
     def create_queue(self, name: str, **attributes: Any) -> bool:
         """Create a queue; True if created, False if an identical one exists.
@@ -156,7 +175,7 @@ class MnsBackend:
             self._queues[name] = Queue(name, values)
             return True
 
-    def setqueue_attributes(self, name: str, **attributes: Any) -> None:
+    def set_queue_attributes(self, name: str, **attributes: Any) -> None:
         with self._cond:
             q = self._queue(name)
             values, _ = queue_attributes({**q.attributes, **attributes})
@@ -196,18 +215,25 @@ class MnsBackend:
         body: str,
         delay_seconds: float | None = None,
         priority: int = DEFAULT_PRIORITY,
+        properties: MessageProperties = NO_PROPERTIES,
     ) -> SentMessage:
         """Store `body` exactly as given (the SDK sends it Base64-encoded by default)."""
-        return self.send_messages(queue, [(body, delay_seconds, priority)])[0]
+        return self.send_messages(queue, [(body, delay_seconds, priority, properties)])[0]
 
     def send_messages(
-        self, queue: str, entries: list[tuple[str, float | None, int]]
+        self,
+        queue: str,
+        entries: list[tuple[str, float | None, int]]
+        | list[tuple[str, float | None, int, MessageProperties]],
     ) -> list[SentMessage]:
-        """Send several messages at once; all are validated before any is stored."""
+        """Send several messages at once; all are validated before any is stored.
+        An entry is (body, delay_seconds, priority[, properties])."""
         with self._cond:
             q = self._queue(queue)
-            for body, delay, priority in entries:
+            for body, delay, priority, *properties in entries:
                 self._validate_message(q, body, delay, priority)
+                for p in properties:
+                    p.check()
             sent = [self._store(q, *entry) for entry in entries]
             self._cond.notify_all()
             return sent
@@ -308,6 +334,7 @@ class MnsBackend:
                     int(m.visible_at * 1000),
                     m.dequeue_count,
                     m.priority,
+                    m.properties,
                 )
                 for m in ready
             ]
@@ -631,7 +658,14 @@ class MnsBackend:
             check_range("DelaySeconds", delay, 0, QUEUE_ATTRIBUTES["DelaySeconds"][2], "seconds")
         check_range("Priority", priority, *PRIORITY_RANGE, "")
 
-    def _store(self, q: Queue, body: str, delay: float | None, priority: int) -> SentMessage:
+    def _store(
+        self,
+        q: Queue,
+        body: str,
+        delay: float | None,
+        priority: int,
+        properties: MessageProperties = NO_PROPERTIES,
+    ) -> SentMessage:
         now = time.time()
         delay = q.attributes["DelaySeconds"] if delay is None else delay
         m = _StoredMessage(
@@ -642,6 +676,7 @@ class MnsBackend:
             enqueue_time=int(now * 1000),
             visible_at=now + delay,
             seq=next(self._seq),
+            properties=properties,
         )
         q.messages[m.message_id] = m
         return SentMessage(m.message_id, m.body_md5)

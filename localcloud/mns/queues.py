@@ -60,6 +60,40 @@ def queue_attributes(given: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     return values, set(given)
 
 
+Property = tuple[str, str, str]  # (Name, Value, Type), as <PropertyValue> carries them
+USER_PROPERTY_TYPES = ("STRING", "NUMBER", "BOOLEAN", "BINARY")
+SYSTEM_PROPERTY_TYPES = ("STRING",)
+
+
+@dataclass(frozen=True)
+class MessageProperties:
+    """A queue message's UserProperties and SystemProperties (aliyun-mns-sdk 1.3.0 sends and
+    parses both), stored and returned unchanged; BINARY values stay Base64 text."""
+
+    user: tuple[Property, ...] = ()
+    system: tuple[Property, ...] = ()
+
+    def check(self) -> None:
+        for kind, items, types in (
+            ("UserProperties", self.user, USER_PROPERTY_TYPES),
+            ("SystemProperties", self.system, SYSTEM_PROPERTY_TYPES),
+        ):
+            names = [name for name, _, _ in items]
+            for name, _, type_ in items:
+                if not name:
+                    raise invalid_argument(f"{kind}: every property needs a Name.")
+                if type_ not in types:
+                    raise invalid_argument(
+                        f"{kind}: property {name!r} has Type {type_!r}; use one of "
+                        f"{', '.join(types)}."
+                    )
+            if len(set(names)) != len(names):
+                raise invalid_argument(f"{kind}: a property name appears twice.")
+
+
+NO_PROPERTIES = MessageProperties()
+
+
 @dataclass
 class _StoredMessage:
     message_id: str
@@ -72,6 +106,7 @@ class _StoredMessage:
     dequeue_count: int = 0
     first_dequeue_time: int = 0  # ms; 0 until first received
     generation: int = 0  # bumped at each delivery/visibility change: old handles go stale
+    properties: MessageProperties = NO_PROPERTIES
 
 
 @dataclass(frozen=True)
@@ -93,6 +128,7 @@ class ReceivedMessage:
     next_visible_time: int
     dequeue_count: int
     priority: int
+    properties: MessageProperties = NO_PROPERTIES
 
 
 def encode_receipt_handle(message_id: str, generation: int) -> str:
@@ -181,6 +217,7 @@ class Queue:
             next_visible_time=int(m.visible_at * 1000),
             dequeue_count=m.dequeue_count,
             priority=m.priority,
+            properties=m.properties,
         )
 
     def in_flight(self, receipt_handle: str, now: float) -> _StoredMessage:

@@ -24,11 +24,14 @@ from localcloud.mns import wire
 from localcloud.mns.models import (
     DEFAULT_PRIORITY,
     MAX_BATCH,
+    MessageProperties,
     MnsBackend,
     MnsError,
     ReceivedMessage,
     message_not_exist,
 )
+from localcloud.mns.unsupported import UNSUPPORTED
+from localcloud.mns.unsupported import message as unsupported_message
 from localcloud.server import DropConnection
 
 API_VERSION = "2015-06-06"
@@ -143,6 +146,17 @@ class MnsResponses:
         _stamp(response, request_id)
         return response
 
+    # -- account ---------------------------------------------------------------------------
+    def get_account_attributes(self, ctx: _Context) -> Response:
+        return _xml("Account", sorted(self.backend.get_account_attributes().items()))
+
+    def set_account_attributes(self, ctx: _Context) -> Response:
+        fields = wire.children(wire.parse(ctx.body, "Account")) if ctx.body.strip() else {}
+        attributes = {k: v.strip() for k, v in fields.items() if k == "LoggingBucket"}
+        ctx.params.update(attributes)
+        self.backend.set_account_attributes(**attributes)
+        return Response(status=204)
+
     # -- queues ----------------------------------------------------------------------------
     def create_queue(self, ctx: _Context) -> Response:
         name = ctx.path["queue"]
@@ -173,19 +187,19 @@ class MnsResponses:
 
     def list_queue(self, ctx: _Context) -> Response:
         prefix = ctx.request.headers.get("x-mns-prefix", "")
-        names = self.backend.list_queues(prefix)
+        names, marker = _page(self.backend.list_queues(prefix), ctx)
         items = "".join(
             f"<Queue>{wire.element('QueueURL', f'{self.cloud.base_url}/queues/{n}')}</Queue>"
             for n in names
         )
-        return _xml("Queues", items)
+        return _xml("Queues", items + marker)
 
     def send_message(self, ctx: _Context) -> Response:
         queue = ctx.path["queue"]
-        body, delay, priority = _message_entry(wire.parse(ctx.body, "Message"))
+        body, delay, priority, properties = _message_entry(wire.parse(ctx.body, "Message"))
         ctx.params.update({"QueueName": queue, "DelaySeconds": delay, "Priority": priority})
         ctx.params["BodyBytes"] = len(body.encode("utf-8"))
-        sent = self.backend.send_message(queue, body, delay, priority)
+        sent = self.backend.send_message(queue, body, delay, priority, properties)
         ctx.params["MessageId"] = sent.message_id
         return _xml(
             "Message", [("MessageId", sent.message_id), ("MessageBodyMD5", sent.body_md5)], 201
@@ -206,9 +220,9 @@ class MnsResponses:
         # with one <Message> per entry, either MessageId + MessageBodyMD5 or ErrorCode +
         # ErrorMessage (the exact shapes aliyun-mns-sdk's BatchSendMessageDecoder accepts).
         results: list[tuple[str, str, str]] = []  # (kind, a, b)
-        for body, delay, priority in entries:
+        for body, delay, priority, properties in entries:
             try:
-                sent = self.backend.send_message(queue, body, delay, priority)
+                sent = self.backend.send_message(queue, body, delay, priority, properties)
             except MnsError as exc:
                 if exc.code == "QueueNotExist":
                     raise
@@ -371,11 +385,12 @@ class MnsResponses:
 
     def list_topic(self, ctx: _Context) -> Response:
         prefix = ctx.request.headers.get("x-mns-prefix", "")
+        names, marker = _page(self.backend.list_topics(prefix), ctx)
         items = "".join(
             f"<Topic>{wire.element('TopicURL', f'{self.cloud.base_url}/topics/{n}')}</Topic>"
-            for n in self.backend.list_topics(prefix)
+            for n in names
         )
-        return _xml("Topics", items)
+        return _xml("Topics", items + marker)
 
     def publish_message(self, ctx: _Context) -> Response:
         topic = ctx.path["topic"]
@@ -462,11 +477,12 @@ class MnsResponses:
         ctx.params["TopicName"] = topic
         prefix = ctx.request.headers.get("x-mns-prefix", "")
         base = f"{self.cloud.base_url}/topics/{topic}/subscriptions"
+        names, marker = _page(self.backend.list_subscriptions(topic, prefix), ctx)
         items = "".join(
             f"<Subscription>{wire.element('SubscriptionURL', f'{base}/{n}')}</Subscription>"
-            for n in self.backend.list_subscriptions(topic, prefix)
+            for n in names
         )
-        return _xml("Subscriptions", items)
+        return _xml("Subscriptions", items + marker)
 
 
 class _BatchError(MnsError):
@@ -498,6 +514,34 @@ def _int_query(query: dict[str, str], key: str, label: str) -> int | None:
             400,
             f'Http request URL contains invalid querystring item "{label}": {query[key]!r}.',
         ) from None
+
+
+MAX_LIST = 1000
+
+
+def _page(names: list[str], ctx: _Context) -> tuple[list[str], str]:
+    """One page of a sorted name list, as the x-mns-ret-number and x-mns-marker headers ask,
+    and the <NextMarker> element when more names follow (the marker is the next name)."""
+    headers = ctx.request.headers
+    raw = headers.get("x-mns-ret-number")
+    limit = MAX_LIST
+    if raw is not None:
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= MAX_LIST:
+            raise MnsError(
+                "InvalidArgument",
+                400,
+                f"The value of x-mns-ret-number should between 1 and {MAX_LIST}. (got {raw!r})",
+            )
+    marker = headers.get("x-mns-marker", "")
+    ctx.params.update({"RetNumber": limit, "Marker": marker})
+    rest = [n for n in names if n >= marker]
+    page = rest[:limit]
+    more = rest[limit : limit + 1]
+    return page, wire.element("NextMarker", more[0]) if more else ""
 
 
 def _queue_attributes(body: bytes) -> dict[str, Any]:
@@ -535,7 +579,7 @@ def _topic_attributes(body: bytes) -> dict[str, Any]:
     return attributes
 
 
-def _message_entry(message) -> tuple[str, int | None, int]:
+def _message_entry(message) -> tuple[str, int | None, int, MessageProperties]:
     fields = wire.children(message)
     body = fields.get("MessageBody", "")
     if not body:
@@ -547,7 +591,34 @@ def _message_entry(message) -> tuple[str, int | None, int]:
         )
     delay = wire.int_field(fields, "DelaySeconds")
     priority = wire.int_field(fields, "Priority")
-    return body, delay, DEFAULT_PRIORITY if priority is None else priority
+    properties = MessageProperties(
+        _properties(message, "UserProperties", "PropertyValue"),
+        _properties(message, "SystemProperties", "SystemPropertyValue"),
+    )
+    return body, delay, DEFAULT_PRIORITY if priority is None else priority, properties
+
+
+def _properties(message, container: str, item: str) -> tuple[tuple[str, str, str], ...]:
+    """<container><item><Name/><Value/><Type/></item>...</container> as (name, value, type)."""
+    found = []
+    for holder in wire.child_elements(message, container):
+        for entry in wire.child_elements(holder, item):
+            fields = wire.children(entry)
+            found.append((fields.get("Name", ""), fields.get("Value", ""), fields.get("Type", "")))
+    return tuple(found)
+
+
+def _property_fields(properties: MessageProperties) -> list[tuple[str, object]]:
+    """The nested elements aliyun-mns-sdk's decoders read back (only when there are any)."""
+    fields: list[tuple[str, object]] = []
+    for container, item, values in (
+        ("UserProperties", "PropertyValue", properties.user),
+        ("SystemProperties", "SystemPropertyValue", properties.system),
+    ):
+        if values:
+            entries = [(item, [("Name", n), ("Value", v), ("Type", t)]) for n, v, t in values]
+            fields.append((container, entries))
+    return fields
 
 
 def _received_fields(m: ReceivedMessage) -> list[tuple[str, object]]:
@@ -561,6 +632,7 @@ def _received_fields(m: ReceivedMessage) -> list[tuple[str, object]]:
         ("FirstDequeueTime", m.first_dequeue_time),
         ("DequeueCount", m.dequeue_count),
         ("Priority", m.priority),
+        *_property_fields(m.properties),
     ]
 
 
@@ -610,7 +682,29 @@ def _queue_messages_delete(query: dict[str, str], body: bytes) -> tuple[str, _Ha
     return "DeleteMessage", MnsResponses.delete_message
 
 
+def _unsupported(entry) -> _Handler:
+    def refuse(self: MnsResponses, ctx: _Context) -> Response:
+        raise MnsError("InvalidRequestURL", 400, unsupported_message(entry))
+
+    return refuse
+
+
+def _account(action: str, handler: _Handler):
+    """`/?accountmeta=true` is the account's attributes; any other request to `/` is not MNS."""
+
+    def choose(query: dict[str, str], body: bytes) -> tuple[str | None, _Handler | None]:
+        return (action, handler) if query.get("accountmeta") == "true" else (None, None)
+
+    return choose
+
+
 _ROUTES: list[tuple[str, str, Callable[[dict[str, str], bytes], tuple[str, _Handler]]]] = [
+    ("GET", r"/", _account("GetAccountAttributes", MnsResponses.get_account_attributes)),
+    ("PUT", r"/", _account("SetAccountAttributes", MnsResponses.set_account_attributes)),
+    *(
+        (entry.method, entry.path, _fixed(entry.action, _unsupported(entry)))
+        for entry in UNSUPPORTED.values()
+    ),
     ("GET", r"/queues", _fixed("ListQueue", MnsResponses.list_queue)),
     (
         "PUT",

@@ -104,6 +104,9 @@ def escape(text: str) -> str:
 
 
 def element(name: str, value: object) -> str:
+    """<name>value</name>; a list of (name, value) pairs renders as nested elements."""
+    if isinstance(value, list):
+        return f"<{name}>{''.join(element(k, v) for k, v in value)}</{name}>"
     if isinstance(value, bool):
         value = "True" if value else "False"
     return f"<{name}>{escape(str(value))}</{name}>"

@@ -310,3 +310,7 @@ _ACTIONS: dict[str, _Action] = {
     "DeleteCustomerGateway": VpcResponses.delete_customer_gateway,
     "DescribeRegions": VpcResponses.describe_regions,
 }
+
+# The actions this emulator serves; any other action is InvalidApi.NotFound (404), as the
+# gateway answers an action it does not know (tests/localcloud/test_vpc_sdk_parity.py).
+SERVED_ACTIONS: frozenset[str] = frozenset(_ACTIONS)

@@ -23,7 +23,6 @@ PENDING_PAGES = frozenset(
         "operating.md",
         "testing.md",
         "architecture.md",
-        "sdk-parity.md",
         "localcloud-limits.md",
     )
 )

@@ -487,3 +487,36 @@ def test_depends_on_a_missing_resource_is_refused(tmp_path):
     broken.write_text(yaml.safe_dump(template))
     with pytest.raises(TemplateError, match="QueueTrigger: DependsOn names no resource: Nowhere"):
         validate(broken)
+
+
+DOCS = ROOT / "docs" / "deploying.md"
+STRUCTLOG_KEYS = {"level", "event"}  # added by cgw_provisioner/logs.py's processors
+
+
+def _indexed_json_keys(template) -> set[str]:
+    index = template["Resources"][_one(template, "ALIYUN::SLS::Index")]["Properties"]
+    [message] = [k for k in index["KeyIndices"] if k["Name"] == "message"]
+    assert message["Type"] == "json"
+    return {k["Name"] for k in message["JsonKeyIndices"]}
+
+
+def test_the_log_index_covers_keys_the_code_logs_and_the_docs_query_only_those(template):
+    keys = _indexed_json_keys(template)
+    source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py"))
+    logged = set(re.findall(r"\b([a-z_]+)=", source)) | STRUCTLOG_KEYS
+    assert keys <= logged, f"indexed but never logged: {sorted(keys - logged)}"
+    assert {"level", "event", "message_id", "client_token", "code", "fc_request_id"} <= keys
+    index = template["Resources"][_one(template, "ALIYUN::SLS::Index")]["Properties"]
+    assert index["LogstoreName"] == {"Ref": "LogStoreName"}
+    queries = re.findall(r"^message\.event: .*$", DOCS.read_text(encoding="utf-8"), re.MULTILINE)
+    assert len(queries) == 3
+    used = {k for q in queries for k in re.findall(r"\bmessage\.([a-z_]+)", q)}
+    assert used <= keys, f"queried but not indexed: {sorted(used - keys)}"
+    events = [  # every event the queries name is one the code logs
+        event
+        for query in queries
+        for event in re.findall(r'message\.event: "?([a-z ]+?)"?(?: or| and| \||$)', query)
+    ]
+    assert len(events) == 5
+    for event in events:
+        assert f'"{event}"' in source, event

@@ -69,7 +69,11 @@ _RECORDED = {"ALIYUN::SLS::Index", "ALIYUN::ROS::AutoEnableService"}
 
 
 class TemplateError(ValueError):
-    """The template cannot be deployed locally; the message names the resource and field."""
+    """The template cannot be deployed locally; the message names the resource and field, on
+    one line (a YAML parser's or a backend's multi-line message is folded)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -314,24 +318,35 @@ def validate(
     """What can be checked before anything is created, as ROS ValidateTemplate does: the
     document, every parameter value against its constraints, the resource types localcloud
     deploys, and no reference cycle. Returns the loaded template; TemplateError if not."""
-    path = Path(path)
     template = load(path)
+    check_document(template, parameters, region, account_id)
+    return template
+
+
+def check_document(
+    template: Mapping[str, Any],
+    parameters: Mapping[str, Any] | None = None,
+    region: str = "cn-hangzhou",
+    account_id: str = "1",
+) -> None:
+    """validate() of a loaded template (pure): TemplateError naming what is wrong."""
+    if not isinstance(template.get("Parameters") or {}, Mapping):
+        raise TemplateError("Parameters must map names to parameter declarations")
     Resolver(template, region, account_id, parameters)
-    resources = template["Resources"]
+    resources = template.get("Resources")
     if not isinstance(resources, Mapping) or not all(
         isinstance(r, Mapping) for r in resources.values()
     ):
-        raise TemplateError(f"{path.name}: Resources must map names to resource declarations")
+        raise TemplateError("Resources must map names to resource declarations")
     unsupported = {
-        n: r.get("Type")
+        str(n): str(r.get("Type"))
         for n, r in resources.items()
-        if r.get("Type") not in _SUPPORTED | _RECORDED
+        if not isinstance(r.get("Type"), str) or r["Type"] not in _SUPPORTED | _RECORDED
     }
     if unsupported:
         listed = ", ".join(f"{n} ({t})" for n, t in sorted(unsupported.items()))
         raise TemplateError(f"resource types localcloud cannot deploy: {listed}")
     check_acyclic(resources)
-    return template
 
 
 def deploy(
@@ -454,7 +469,8 @@ def references(value: Any) -> set[str]:
             elif key == "Fn::Sub":
                 text = arg[0] if isinstance(arg, list) and arg else arg
                 if isinstance(text, str):
-                    local = set(arg[1]) if isinstance(arg, list) and len(arg) > 1 else set()
+                    variables = arg[1] if isinstance(arg, list) and len(arg) > 1 else {}
+                    local = set(variables) if isinstance(variables, dict) else set()
                     names = re.findall(r"\$\{([^}!][^}.]*)", text)
                     found |= {n for n in names if n not in local}
             found |= references(arg)
@@ -467,7 +483,9 @@ def check_acyclic(resources: Mapping[str, Any]) -> None:
     edges: dict[str, list[str]] = {}
     for name, resource in resources.items():
         depends = resource.get("DependsOn") or []
-        depends = [depends] if isinstance(depends, str) else list(depends)
+        depends = [depends] if isinstance(depends, str) else depends
+        if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+            raise TemplateError(f"{name}: DependsOn must be a resource name or a list of them")
         unknown = [d for d in depends if d not in resources]
         if unknown:
             raise TemplateError(

@@ -520,3 +520,12 @@ def test_the_log_index_covers_keys_the_code_logs_and_the_docs_query_only_those(t
     assert len(events) == 5
     for event in events:
         assert f'"{event}"' in source, event
+
+
+def test_a_yaml_error_is_one_line_with_status_2(tmp_path):
+    broken = tmp_path / "template.yml"
+    broken.write_text('ROSTemplateFormatVersion: "2015-09-01"\nResources: {a: [\n')
+    result = _run_localcloud("--template", str(broken))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"localcloud: {broken}: while parsing")

@@ -1,4 +1,4 @@
-"""localcloud/parameters.py: a ROS parameter value against its declaration (pure, no server)."""
+"""localcloud/parameters.py and the template checks of localcloud/template.py: pure, no server."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localcloud.parameters import TYPES, ParameterError, check_parameter
+from localcloud.template import TemplateError, check_document
 
 _scalars = st.one_of(
     st.none(),
@@ -131,3 +132,63 @@ def test_other_types_convert_as_ros_documents_them():
         check_parameter("J", {"Type": "Json"}, "[1")
     with pytest.raises(ParameterError, match=r"^parameter X: Type must be one of"):
         check_parameter("X", {"Type": "Integer"}, 1)
+
+
+_names = st.sampled_from(["A", "B", "C", "P"])
+_refs = st.one_of(
+    st.builds(lambda n: {"Ref": n}, _names),
+    st.builds(lambda n: {"Fn::GetAtt": [n, "QueueName"]}, _names),
+    st.builds(lambda n: {"Fn::Sub": "x-${" + n + ".QueueName}"}, _names),
+    st.builds(lambda n, v: {"Fn::Sub": ["${" + n + "}", v]}, _names, _values),
+    _values,
+)
+_resources = st.dictionaries(
+    _names,
+    st.one_of(
+        st.fixed_dictionaries(
+            {"Type": st.one_of(st.just("ALIYUN::MNS::Queue"), _scalars)},
+            optional={
+                "Properties": st.one_of(st.fixed_dictionaries({"QueueName": _refs}), _values),
+                "DependsOn": st.one_of(_names, st.lists(_names, max_size=3), _values),
+            },
+        ),
+        _values,
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    resources=st.one_of(_resources, _values),
+    parameters=st.one_of(
+        st.dictionaries(st.just("P"), _specs.map(lambda s: {**s, "Default": "x"}), max_size=1),
+        _values,
+    ),
+)
+def test_any_template_document_is_accepted_or_refused_with_one_line(resources, parameters):
+    """validate()'s checks on an arbitrary document: a TemplateError with one line naming the
+    parameter or resource and the rule, never another exception (a Ref cycle included)."""
+    document = {"ROSTemplateFormatVersion": "2015-09-01", "Resources": resources}
+    document["Parameters"] = parameters
+    try:
+        check_document(document)
+    except TemplateError as exc:
+        message = str(exc)
+        assert message
+        assert "\n" not in message
+
+
+def test_a_ref_cycle_in_a_document_names_the_resources():
+    document = {
+        "ROSTemplateFormatVersion": "2015-09-01",
+        "Resources": {
+            "A": {"Type": "ALIYUN::MNS::Queue", "Properties": {"QueueName": {"Ref": "B"}}},
+            "B": {
+                "Type": "ALIYUN::MNS::Queue",
+                "Properties": {"QueueName": {"Fn::Sub": "${A.QueueName}-2"}},
+            },
+        },
+    }
+    with pytest.raises(TemplateError, match=r"^reference cycle: A -> B -> A$"):
+        check_document(document)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("localcloud.fc")
 instance_log = logging.getLogger("localcloud.fc.instances")
 
-# FC 2.0 runtimes (FC's runtime overview); localcloud runs the Python ones with its own python.
+# FC 2.0 runtimes (fc-platform.md 1.1); localcloud runs the Python ones with its own python.
 PYTHON_RUNTIMES = ("python3", "python3.9", "python3.10")
 RUNTIMES = (
     *PYTHON_RUNTIMES,
@@ -49,7 +49,7 @@ RUNTIMES = (
     "custom.debian10",
     "custom-container",
 )
-MAX_ASYNC_RETRY_ATTEMPTS = 3  # FC async default (FC's async retry policy)
+MAX_ASYNC_RETRY_ATTEMPTS = 3  # FC async default (fc-platform.md 3)
 ASYNC_RETRY_DELAYS_S = (1.0, 2.0, 4.0)
 LOG_LINES_KEPT = 5000
 
@@ -410,7 +410,7 @@ class FcBackend:
         self.get_function(service, function)
         _check_name(name, "triggerName")
         if trigger_type == "eventbridge" and not source_arn:
-            # FC creates the event stream and reports its ARN.
+            # FC creates the event stream and reports its ARN (fc-platform.md 2b).
             source_arn = (
                 f"acs:eventbridge:{self.cloud.region}:{self.cloud.account_id}:eventstreaming/"
                 f"{service}-{function}-{name}"

@@ -3,8 +3,7 @@
 Both drive the function through `FcBackend.invoke` and MNS through the MNS backend's Python API
 (`cloud.backends["mns"]`), never over HTTP.
 
-`eventbridge` with eventSourceType MNS, as EventBridge event streaming runs it (FC 2.0
-EventBridgeTriggerConfig structs; https://www.alibabacloud.com/help/en/fc/advanced-features-of-triggers):
+`eventbridge` with eventSourceType MNS (fc-platform.md 2b), as EventBridge event streaming runs it:
 - one poller receives from the queue and fills a batch until `batchWindow.CountBasedWindow`
   messages or `TimeBasedWindow` seconds after the first one, whichever comes first;
 - the batch is pushed as a JSON array of CloudEvents (`runOptions.mode: event-streaming`; one
@@ -28,8 +27,8 @@ A dead-lettered message is the CloudEvent that failed, plus two extension attrib
 the API error) and `pushattempts`.
 
 `mns_topic`: an in-process subscription (`add_listener`) whose payload is the FC topic event
-(JSON or STREAM, FC's MNS topic trigger event format); each published message is pushed on its
-own thread and a function error is retried per `notifyStrategy`.
+(JSON or STREAM, fc-platform.md 2a); each published message is pushed on its own thread and a
+function error is retried per `notifyStrategy`.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ invoke: venv ## Invoke the function with fc2: EVENT=events/<file> [ENDPOINT=http
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/direct-request.json [ENDPOINT=...] [ARGS=--log]"; exit 2; }
 	$(PY) tools/invoke.py $(EVENT) $(if $(ENDPOINT),--endpoint $(ENDPOINT)) $(ARGS)
 
-package: venv ## Build build/function.zip, the code zip template.yml deploys (upload it to OSS)
+package: venv ## Build build/function.zip for FC python3.10 linux x86_64 (any build Python); prints size and sha256
 	$(PY) tools/package.py $(ARGS)
 
 clean: ## Remove the venv and caches

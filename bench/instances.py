@@ -3,9 +3,10 @@
 Each worker process is one FC instance: it builds the function's `app.Instance` once (the
 initializer; its own retry policy and limiter, as on FC), then takes batches of messages from a
 shared queue and invokes the handler with the EventBridge event-streaming envelope (a JSON array
-of CloudEvents). `workers` processes pulling from one queue is the trigger's push concurrency
-(`maximumTasks`). An invocation that raises (TransientFailureError: some messages outlasted their
-budget) is redelivered whole, as the trigger retries a failed push.
+of CloudEvents). `workers` processes pulling from one queue is how many pushes run at once
+(on localcloud: the function's instance limit; docs/deploying.md section 7). An invocation
+that raises (TransientFailureError: some messages outlasted their budget) is redelivered whole,
+as the trigger retries a failed push.
 
 The function is the shipped code with two thin wrappers injected through Instance.build's
 overrides, for measurement only: the validator notes when a message's processing starts, the

@@ -2,11 +2,13 @@
 queue trigger pushing batches to FC instances (worker processes), outcomes on the result topic.
 
 `Stack` starts `python -m localcloud --template template.yml` with the trigger's batch size and
-push concurrency as template parameters. The function's code directory is a small wrapper
-(written to a temporary directory) around the shipped package: its index.py builds the same
-`app.Instance`, optionally with one of bench/baselines.py's retry policies in place of ours,
-and notes when each message's processing starts and its outcome is published (a JSON line per
-event, appended to a timing file). Nothing of the shipped code is changed.
+window as template parameters; how many batches are pushed at once is the function's instance
+limit (`--max-instances`: the template sets no maximumTasks, which FC ignores for an MNS source).
+The function's code directory is a small wrapper (written to a temporary directory) around the
+shipped package: its index.py builds the same `app.Instance`, optionally with one of
+bench/baselines.py's retry policies in place of ours, and notes when each message's processing
+starts and its outcome is published (a JSON line per event, appended to a timing file).
+Nothing of the shipped code is changed.
 """
 
 from __future__ import annotations
@@ -123,7 +125,6 @@ class Stack:
         policy: str = "ours",
         batch_size: int = 10,
         batch_window_s: float = 1,
-        maximum_tasks: int = 4,
         max_instances: int = 4,
         time_scale: float = 0.01,
         function_timeout_s: int = 60,
@@ -157,7 +158,6 @@ class Stack:
         parameters = {
             "TriggerBatchSize": str(batch_size),
             "TriggerBatchWindowSeconds": str(batch_window_s),
-            "TriggerMaximumTasks": str(maximum_tasks),
             "FunctionTimeout": str(function_timeout_s),
             **(extra_parameters or {}),
         }

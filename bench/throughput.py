@@ -172,14 +172,13 @@ def run_policy_through_trigger(
     batch: int = BATCH,
 ) -> dict[str, Any]:
     """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
-    maximumTasks `workers`) -> FC instances on localcloud -> result topic (bench/stack.py)."""
+    `workers` pushes at once: the instance limit) -> FC instances on localcloud -> result topic
+    (bench/stack.py)."""
     from bench.stack import Stack
 
     load = messages(n, policy)
     tokens = {m.client_token for m in load}
-    with Stack(
-        policy=policy, batch_size=batch, maximum_tasks=workers, max_instances=workers
-    ) as stack:
+    with Stack(policy=policy, batch_size=batch, max_instances=workers) as stack:
         stack.cloud.faults(faults(limit_qps, latency_ms))
         started = time.time()
         stack.send([m.body for m in load])

@@ -19,7 +19,7 @@ from localcloud.credentials import (
 )
 from localcloud.faults import FaultRuleError
 from localcloud.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalCloud
-from localcloud.template import TemplateError
+from localcloud.template import TemplateError, validate
 
 
 def _parameter(spec: str) -> tuple[str, str]:
@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
+        if args.template:  # a template or parameter error ends here, before anything starts
+            validate(args.template, dict(_parameter(p) for p in args.parameter), args.region)
         cloud = LocalCloud(
             host=args.host,
             port=args.port,

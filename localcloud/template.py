@@ -3,8 +3,13 @@
     deployment = deploy(cloud, "template.yml", parameters={"ResultTopicName": "x"})
 
 What is understood (everything template.yml uses):
-- Parameters with Default (overridable), the pseudo parameters ALIYUN::Region, ALIYUN::AccountId,
+- Parameters with Default (overridable), each value checked against its declaration as ROS checks
+  it at ValidateTemplate / CreateStack time (Type, AllowedValues, AllowedPattern, MinLength /
+  MaxLength, MinValue / MaxValue; localcloud/parameters.py); the pseudo parameters ALIYUN::Region,
+  ALIYUN::AccountId, ALIYUN::TenantId (localcloud has one account: both are its id),
   ALIYUN::StackName, ALIYUN::StackId, ALIYUN::NoValue;
+- references between resources (Ref, Fn::GetAtt, Fn::Sub's ${Resource.Attr}, DependsOn) form no
+  cycle (a cycle is refused, naming the resources on it);
 - Ref, Fn::Sub (string or [string, variables]), Fn::Join, Fn::GetAtt, Fn::Select;
 - ALIYUN::MNS::Queue / ALIYUN::MNS::Topic -> MNS backend queues and topics;
 - ALIYUN::RAM::Role -> the FC service role: localcloud's STS role credential is restricted to the
@@ -14,9 +19,12 @@ What is understood (everything template.yml uses):
 - ALIYUN::FC::Service / Function -> FC backend; the code comes from the function resource's
   Metadata `LocalCodeUri` (relative to the template) or the `code_uri` override, and
   VPC_ENDPOINT / MNS_ENDPOINT / FC_ENDPOINT are set to localcloud's URL;
-- ALIYUN::FC::Trigger resources, and the template Metadata `CgwProvisioner::QueueTrigger` (the
-  eventbridge trigger ROS cannot express) -> FC triggers.
-Other resource types are refused with a TemplateError naming them.
+- ALIYUN::FC::Trigger resources -> FC triggers (the MNS queue trigger is one: TriggerType
+  eventbridge), created after the functions and queues they name;
+- ALIYUN::SLS::Index and ALIYUN::ROS::AutoEnableService -> recorded only (localcloud keeps no
+  logs index, and every service is "active").
+Other resource types are refused with a TemplateError naming them. Every error is a
+TemplateError whose one-line message names the parameter or resource and the rule broken.
 """
 
 from __future__ import annotations
@@ -29,10 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from localcloud.parameters import ParameterError, check_parameter
+
 if TYPE_CHECKING:
     from localcloud.server import Cloud
 
-QUEUE_TRIGGER_METADATA = "CgwProvisioner::QueueTrigger"
 LOCAL_CODE_URI = "LocalCodeUri"
 ENDPOINT_VARIABLES = ("VPC_ENDPOINT", "MNS_ENDPOINT", "FC_ENDPOINT")
 STACK_NAME = "localcloud"
@@ -56,16 +65,21 @@ _SUPPORTED = {
     "ALIYUN::FC::Function",
     "ALIYUN::FC::Trigger",
 }
+_RECORDED = {"ALIYUN::SLS::Index", "ALIYUN::ROS::AutoEnableService"}
 
 
 class TemplateError(ValueError):
-    """The template cannot be deployed locally; the message names the resource and field."""
+    """The template cannot be deployed locally; the message names the resource and field, on
+    one line (a YAML parser's or a backend's multi-line message is folded)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
 
 
 def load(path: str | Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, RecursionError) as exc:
         raise TemplateError(f"{path}: {exc}") from None
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path}: not a ROS template (no Resources section)")
@@ -97,17 +111,19 @@ class Resolver:
         for name, spec in declared.items():
             if parameters and name in parameters:
                 value = parameters[name]
-            elif "Default" in spec:
+            elif isinstance(spec, Mapping) and "Default" in spec:
                 value = spec["Default"]
             else:
                 raise TemplateError(f"parameter {name} has no Default: give a value")
-            if spec.get("Type") == "Number" and isinstance(value, str):
-                value = float(value) if "." in value else int(value)
-            self.parameters[name] = value
+            try:
+                self.parameters[name] = check_parameter(name, spec, value)
+            except ParameterError as exc:
+                raise TemplateError(str(exc)) from None
+        self._evaluating: list[str] = []  # resources whose properties are being resolved
         self.pseudo = {
             "ALIYUN::Region": region,
             "ALIYUN::AccountId": account_id,
-            "ALIYUN::TenantId": account_id,
+            "ALIYUN::TenantId": account_id,  # one account locally: the executor is the owner
             "ALIYUN::StackName": STACK_NAME,
             "ALIYUN::StackId": f"local-{STACK_NAME}",
         }
@@ -121,23 +137,31 @@ class Resolver:
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(arg, where)
-            if key == "Fn::Sub":
-                return self._sub(arg, where)
-            if key == "Fn::Join":
-                separator, parts = self.resolve(arg, where)
-                return str(separator).join(str(p) for p in parts)
-            if key == "Fn::GetAtt":
-                resource, attribute = self.resolve(arg, where)
-                return self.get_att(resource, attribute, where)
-            if key == "Fn::Select":
-                index, items = self.resolve(arg, where)
-                return items[int(index)]
-            if key.startswith("Fn::"):
-                raise TemplateError(f"{where}: {key} is not supported by localcloud")
+            if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")):
+                try:
+                    return self._function(key, arg, where)
+                except TemplateError:
+                    raise
+                except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+                    raise TemplateError(f"{where}: malformed {key}: {exc}") from None
         resolved = {k: self.resolve(v, f"{where}.{k}") for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+
+    def _function(self, key: str, arg: Any, where: str) -> Any:
+        if key == "Ref":
+            return self.ref(arg, where)
+        if key == "Fn::Sub":
+            return self._sub(arg, where)
+        if key == "Fn::Join":
+            separator, parts = self.resolve(arg, where)
+            return str(separator).join(str(p) for p in parts)
+        if key == "Fn::GetAtt":
+            resource, attribute = self.resolve(arg, where)
+            return self.get_att(resource, attribute, where)
+        if key == "Fn::Select":
+            index, items = self.resolve(arg, where)
+            return items[int(index)]
+        raise TemplateError(f"{where}: {key} is not supported by localcloud")
 
     def ref(self, name: str, where: str = "") -> Any:
         if name == "ALIYUN::NoValue":
@@ -170,7 +194,14 @@ class Resolver:
 
     def _properties(self, name: str) -> dict[str, Any]:
         resource = (self.template.get("Resources") or {})[name]
-        return self.resolve(resource.get("Properties") or {}, name)
+        if name in self._evaluating:
+            path = [*self._evaluating[self._evaluating.index(name) :], name]
+            raise TemplateError(f"reference cycle: {' -> '.join(path)}")
+        self._evaluating.append(name)
+        try:
+            return self.resolve(resource.get("Properties") or {}, name)
+        finally:
+            self._evaluating.pop()
 
     def _physical_name(self, name: str) -> str:
         resource = self.template["Resources"][name]
@@ -243,42 +274,6 @@ class Resolver:
 
 
 @dataclass
-class QueueTriggerSpec:
-    """The eventbridge trigger kept in Metadata, resolved: the fc2 create_trigger arguments."""
-
-    service: str
-    function: str
-    name: str
-    type: str
-    config: dict[str, Any]
-    source_arn: str = ""
-    invocation_role: str = ""
-
-
-def queue_trigger(resolver: Resolver) -> QueueTriggerSpec | None:
-    metadata = (resolver.template.get("Metadata") or {}).get(QUEUE_TRIGGER_METADATA)
-    if metadata is None:
-        return None
-    values = resolver.resolve(metadata, f"Metadata.{QUEUE_TRIGGER_METADATA}")
-    missing = [
-        k
-        for k in ("ServiceName", "FunctionName", "TriggerName", "TriggerType", "TriggerConfig")
-        if not values.get(k)
-    ]
-    if missing:
-        raise TemplateError(f"Metadata.{QUEUE_TRIGGER_METADATA}: missing {', '.join(missing)}")
-    return QueueTriggerSpec(
-        values["ServiceName"],
-        values["FunctionName"],
-        values["TriggerName"],
-        values["TriggerType"],
-        values["TriggerConfig"],
-        values.get("SourceArn") or "",
-        values.get("InvocationRole") or "",
-    )
-
-
-@dataclass
 class Deployment:
     """What was deployed, by logical resource id, plus the resolved Outputs."""
 
@@ -288,6 +283,7 @@ class Deployment:
     triggers: list[tuple[str, str, str]] = field(default_factory=list)
     role_names: dict[str, str] = field(default_factory=dict)  # role id -> RoleName
     role_actions: dict[str, list[str]] = field(default_factory=dict)  # role id -> actions
+    recorded: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> resolved properties
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -296,6 +292,7 @@ class Deployment:
             "topics": self.topics,
             "functions": {k: list(v) for k, v in self.functions.items()},
             "triggers": [list(t) for t in self.triggers],
+            "recorded": sorted(self.recorded),
             "outputs": self.outputs,
         }
 
@@ -312,6 +309,46 @@ def policy_actions(role_properties: Mapping[str, Any]) -> list[str]:
     return actions
 
 
+def validate(
+    path: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    region: str = "cn-hangzhou",
+    account_id: str = "1",
+) -> dict[str, Any]:
+    """What can be checked before anything is created, as ROS ValidateTemplate does: the
+    document, every parameter value against its constraints, the resource types localcloud
+    deploys, and no reference cycle. Returns the loaded template; TemplateError if not."""
+    template = load(path)
+    check_document(template, parameters, region, account_id)
+    return template
+
+
+def check_document(
+    template: Mapping[str, Any],
+    parameters: Mapping[str, Any] | None = None,
+    region: str = "cn-hangzhou",
+    account_id: str = "1",
+) -> None:
+    """validate() of a loaded template (pure): TemplateError naming what is wrong."""
+    if not isinstance(template.get("Parameters") or {}, Mapping):
+        raise TemplateError("Parameters must map names to parameter declarations")
+    Resolver(template, region, account_id, parameters)
+    resources = template.get("Resources")
+    if not isinstance(resources, Mapping) or not all(
+        isinstance(r, Mapping) for r in resources.values()
+    ):
+        raise TemplateError("Resources must map names to resource declarations")
+    unsupported = {
+        str(n): str(r.get("Type"))
+        for n, r in resources.items()
+        if not isinstance(r.get("Type"), str) or r["Type"] not in _SUPPORTED | _RECORDED
+    }
+    if unsupported:
+        listed = ", ".join(f"{n} ({t})" for n, t in sorted(unsupported.items()))
+        raise TemplateError(f"resource types localcloud cannot deploy: {listed}")
+    check_acyclic(resources)
+
+
 def deploy(
     cloud: Cloud,
     path: str | Path,
@@ -326,22 +363,19 @@ def deploy(
     from localcloud.mns.models import MnsError
 
     path = Path(path).resolve()
-    template = load(path)
+    template = validate(path, parameters, cloud.region, cloud.account_id)
     resolver = Resolver(template, cloud.region, cloud.account_id, parameters, cloud.base_url)
     resources: dict[str, Any] = template["Resources"]
-    unsupported = {
-        n: r.get("Type") for n, r in resources.items() if r.get("Type") not in _SUPPORTED
-    }
-    if unsupported:
-        listed = ", ".join(f"{n} ({t})" for n, t in sorted(unsupported.items()))
-        raise TemplateError(f"resource types localcloud cannot deploy: {listed}")
     mns, fc = cloud.backends["mns"], cloud.backends["fc"]
     deployment = Deployment()
     by_type: dict[str, list[str]] = {}
     for name, resource in resources.items():
         by_type.setdefault(resource["Type"], []).append(name)
 
+    current = [""]  # the resource being created, for error messages
+
     def props(name: str) -> dict[str, Any]:
+        current[0] = name
         return resolver.resolve(resources[name].get("Properties") or {}, name)
 
     try:
@@ -403,23 +437,77 @@ def deploy(
                 qualifier=p.get("Qualifier", ""),
             )
             deployment.triggers.append((p["ServiceName"], p["FunctionName"], p["TriggerName"]))
-        spec = queue_trigger(resolver)
-        if spec is not None:
-            fc.create_trigger(
-                spec.service,
-                spec.function,
-                spec.name,
-                spec.type,
-                spec.config,
-                source_arn=spec.source_arn,
-                invocation_role=spec.invocation_role,
-            )
-            deployment.triggers.append((spec.service, spec.function, spec.name))
+        for kind in sorted(_RECORDED):
+            for name in by_type.get(kind, []):
+                deployment.recorded[name] = props(name)
+    except TemplateError:
+        raise
     except (FcError, MnsError) as exc:
         raise TemplateError(f"{path.name}: {getattr(exc, 'code', '')}: {exc}") from None
+    except KeyError as exc:
+        raise TemplateError(f"{current[0]}: missing property {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"{current[0]}: malformed properties: {exc}") from None
     for name, output in (template.get("Outputs") or {}).items():
         deployment.outputs[name] = resolver.resolve(output.get("Value"), f"Outputs.{name}")
     return deployment
+
+
+def references(value: Any) -> set[str]:
+    """Every name a value refers to with Ref, Fn::GetAtt or Fn::Sub (`${Name}`, `${Name.Attr}`);
+    pseudo parameters and parameters included (the caller keeps the resources)."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    elif isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt" and isinstance(arg, list) and arg and isinstance(arg[0], str):
+                found.add(arg[0])
+            elif key == "Fn::Sub":
+                text = arg[0] if isinstance(arg, list) and arg else arg
+                if isinstance(text, str):
+                    variables = arg[1] if isinstance(arg, list) and len(arg) > 1 else {}
+                    local = set(variables) if isinstance(variables, dict) else set()
+                    names = re.findall(r"\$\{([^}!][^}.]*)", text)
+                    found |= {n for n in names if n not in local}
+            found |= references(arg)
+    return found
+
+
+def check_acyclic(resources: Mapping[str, Any]) -> None:
+    """Refuse a template whose resources depend on each other in a cycle (through references or
+    DependsOn), or whose DependsOn names no resource: ROS refuses both before creating anything."""
+    edges: dict[str, list[str]] = {}
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn") or []
+        depends = [depends] if isinstance(depends, str) else depends
+        if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+            raise TemplateError(f"{name}: DependsOn must be a resource name or a list of them")
+        unknown = [d for d in depends if d not in resources]
+        if unknown:
+            raise TemplateError(
+                f"{name}: DependsOn names no resource: {', '.join(map(str, unknown))}"
+            )
+        refs = references(resource.get("Properties") or {}) & set(resources)
+        edges[name] = sorted(set(depends) | refs)
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in edges[name]:
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target]
+                raise TemplateError(f"reference cycle: {' -> '.join(cycle)}")
+            if target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(edges):
+        if name not in state:
+            visit(name, [name])
 
 
 def _code_dir(

@@ -20,8 +20,9 @@ streaming runs it:
 - success (the function returned without error) deletes the messages; after the last retry,
   `errorsTolerance: ALL` sends each message to `deadLetterQueue` (when set; else drops it) and
   deletes it, `NONE` blocks the stream: the messages become visible again and polling stops;
-- `maximumTasks` pushes may be in flight at once. Real EventBridge documents maximumTasks as
-  effective for some sources only (Kafka); locally it is how N instances run concurrently.
+- how many pushes are in flight at once: `maximumTasks` when the config sets it (FC documents it
+  as effective for Kafka sources only, so template.yml leaves it out), else the function's
+  instance limit (`--max-instances`): a push occupies one instance for as long as it runs.
 A dead-lettered message is the CloudEvent that failed, plus two extension attributes
 (localcloud's choice, so that the reason is visible): `deadletterreason` (the function's error or
 the API error) and `pushattempts`.
@@ -117,7 +118,7 @@ class QueueTriggerConfig:
     schema: str  # CloudEvents | RawData
     batch_count: int
     batch_seconds: float
-    maximum_tasks: int
+    maximum_tasks: int | None  # None: bounded by the function's instance limit
     errors_tolerance: str  # ALL | NONE
     retry_strategy: str
     maximum_retry_attempts: int | None
@@ -181,7 +182,9 @@ class QueueTriggerConfig:
         )
         if mode == "event-driven":
             count, seconds = 1, 0.0
-        tasks = _integer(run.get("maximumTasks", 1), "runOptions.maximumTasks", 1, 1000, bad)
+        tasks = None
+        if "maximumTasks" in run:
+            tasks = _integer(run["maximumTasks"], "runOptions.maximumTasks", 1, 1000, bad)
         tolerance = run.get("errorsTolerance") or "NONE"
         if tolerance not in ("ALL", "NONE"):
             raise bad(f"runOptions.errorsTolerance must be ALL or NONE, got {tolerance!r}")
@@ -300,7 +303,10 @@ class QueueTrigger:
                 ) from None
         self.source = f"MNS-{trigger.function}-{trigger.name}"
         self._stop = threading.Event()
-        self._slots = threading.BoundedSemaphore(config.maximum_tasks)
+        tasks = config.maximum_tasks
+        if tasks is None:
+            tasks = backend.get_function(trigger.service, trigger.function).max_instances
+        self._slots = threading.BoundedSemaphore(tasks)
         self._lock = threading.Lock()
         self._in_flight = 0
         self.blocked = False

@@ -8,8 +8,12 @@
   kind (destinations.py: topic -> PublishMessage, queue -> SendMessage, FC -> InvokeFunction),
   and log writing for the service's log config - no more;
 - the runtime is a real FC runtime (python3.10, the one make package builds for);
-- the queue trigger (Metadata) points at the template's request queue, dead-letters to its DLQ
-  and is a configuration localcloud's EventBridge emulation accepts;
+- the queue trigger is a stack resource (ALIYUN::FC::Trigger, eventbridge) that depends on the
+  function and both queues, points at the request queue, dead-letters to the DLQ, sets nothing
+  FC ignores for an MNS source, and is a configuration localcloud's EventBridge emulation accepts;
+- ARNs use the account (ALIYUN::TenantId), never the executing identity (ALIYUN::AccountId);
+- parameters carry the services' limits (a ServiceName of its maximum length still gives a valid
+  RAM role name), and localcloud refuses a value that breaks one, naming it, with exit status 2;
 - every Ref / Fn::GetAtt / Fn::Sub resolves, and the template deploys on localcloud.
 """
 
@@ -33,7 +37,7 @@ from localcloud import LocalCloud
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from localcloud.fc.models import RUNTIMES
 from localcloud.fc.triggers import QueueTriggerConfig
-from localcloud.template import QUEUE_TRIGGER_METADATA, Resolver, TemplateError, queue_trigger
+from localcloud.template import Resolver, TemplateError, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yml"
@@ -41,13 +45,16 @@ FUNCTION_DIR = ROOT / "functions" / "create_customer_gateway"
 PACKAGE = FUNCTION_DIR / "cgw_provisioner"
 REGION, ACCOUNT = "cn-hangzhou", "5555666677778888"
 
-# Resource types documented in the ROS resource reference (help.aliyun.com/zh/ros/...).
+# Resource types of the ROS resource reference (help.aliyun.com/zh/ros/developer-reference/...).
 ROS_TYPES = {
+    "ALIYUN::ROS::AutoEnableService",
     "ALIYUN::RAM::Role",
     "ALIYUN::SLS::Project",
     "ALIYUN::SLS::Logstore",
+    "ALIYUN::SLS::Index",
     "ALIYUN::FC::Service",
     "ALIYUN::FC::Function",
+    "ALIYUN::FC::Trigger",
     "ALIYUN::MNS::Queue",
     "ALIYUN::MNS::Topic",
 }
@@ -102,7 +109,13 @@ def test_every_reference_resolves(template, resolver):
     resolver.resolve(template["Resources"], "Resources")
     outputs = resolver.resolve(template["Outputs"], "Outputs")
     assert {"RequestQueueName", "ResultTopicName", "FunctionName"} <= set(outputs)
-    assert queue_trigger(resolver) is not None
+    assert "Metadata" not in template  # nothing is deployed from Metadata any more
+
+
+def test_arns_name_the_account_not_the_identity_that_runs_the_stack(template):
+    text = yaml.safe_dump(template)  # the declarations, not the comments
+    assert "ALIYUN::AccountId" not in text
+    assert "ALIYUN::TenantId" in text
 
 
 def test_handler_and_initializer_exist_in_index_py(function):
@@ -200,21 +213,30 @@ def test_role_is_assumed_by_fc_and_used_by_the_service(template, resolver):
     assert service["Role"] == resolver.get_att(role_name, "Arn")
 
 
-def test_queue_trigger_points_at_the_request_queue_and_dead_letters_to_the_dlq(
+def test_queue_trigger_is_a_resource_on_the_request_queue_dead_lettering_to_the_dlq(
     template, resolver, function
 ):
-    spec = queue_trigger(resolver)
-    assert spec.type == "eventbridge"
-    assert (spec.service, spec.function) == (function["ServiceName"], function["FunctionName"])
-    config = QueueTriggerConfig.parse(spec.config)  # what localcloud's emulation accepts
+    name = _one(template, "ALIYUN::FC::Trigger")
+    declared = template["Resources"][name]
+    assert set(declared["DependsOn"]) >= {"Function", "RequestQueue", "DeadLetterQueue"}
+    trigger = _props(resolver, name)
+    assert trigger["TriggerType"] == "eventbridge"
+    assert (trigger["ServiceName"], trigger["FunctionName"]) == (
+        function["ServiceName"],
+        function["FunctionName"],
+    )
+    assert "InvocationRole" not in trigger  # EventBridge uses its service-linked roles
+    raw = trigger["TriggerConfig"]
+    config = QueueTriggerConfig.parse(raw)  # what localcloud's emulation accepts
     queues = {
         name: _props(resolver, name)["QueueName"]
         for name in _resources_of(template, "ALIYUN::MNS::Queue")
     }
     assert config.queue == queues["RequestQueue"]
     assert config.dead_letter_queue == queues["DeadLetterQueue"]
-    dlq_arn = spec.config["runOptions"]["deadLetterQueue"]["Arn"]
-    assert dlq_arn == resolver.get_att("DeadLetterQueue", "ARN.WithSlash")
+    assert raw["runOptions"]["deadLetterQueue"]["Arn"] == resolver.get_att(
+        "DeadLetterQueue", "ARN.WithSlash"
+    )
     assert config.region == REGION
     assert (config.mode, config.schema, config.errors_tolerance) == (
         "event-streaming",
@@ -223,13 +245,16 @@ def test_queue_trigger_points_at_the_request_queue_and_dead_letters_to_the_dlq(
     )
     assert config.base64_decode  # the MNS SDK Base64-encodes queue bodies by default
     assert not config.asynchronous  # a function error must fail the push (retry, then DLQ)
-    assert spec.invocation_role == ""  # EventBridge triggers use the service-linked role
-    assert QUEUE_TRIGGER_METADATA in template["Metadata"]
+    # nothing FC ignores for an MNS source: maximumTasks is for Kafka, deliveryOption.mode is
+    # deprecated (runOptions.mode counts)
+    assert "maximumTasks" not in raw["runOptions"]
+    assert "mode" not in raw["eventSinkConfig"]["deliveryOption"]
+    assert config.maximum_tasks is None
 
 
 def test_request_queue_hides_a_message_longer_than_the_function_runs(template, resolver, function):
     queue = _props(resolver, "RequestQueue")
-    assert queue["VisibilityTimeout"] > function["Timeout"]
+    assert queue["VisibilityTimeout"] > template["Parameters"]["FunctionTimeout"]["MaxValue"]
 
 
 def test_code_comes_from_the_zip_make_package_builds(function):
@@ -270,41 +295,25 @@ def test_template_deploys_on_localcloud_as_described(tmp_path):
             "PublishMessage",
             "PostLogStoreLogs",
         }
-        # a reset (per-test isolation) deploys the template again
+        # the queue trigger comes from Resources, read back over the FC API
+        trigger = client.get_trigger(
+            outputs["ServiceName"], outputs["FunctionName"], "request-queue"
+        ).data
+        assert trigger["triggerType"] == "eventbridge"
+        source = trigger["triggerConfig"]["eventSourceConfig"]["eventSourceParameters"]
+        assert source["sourceMNSParameters"]["QueueName"] == outputs["RequestQueueName"]
+        assert set(cloud.deployment.recorded) == {
+            "LogIndex",
+            "ActivateFunctionCompute",
+            "ActivateMessageService",
+            "ActivateLogService",
+        }
+        # a reset (per-test isolation) deploys the template again, trigger included
         cloud.cloud.reset()
         assert outputs["RequestQueueName"] in mns.list_queues()
-
-
-def test_deploy_trigger_tool_creates_the_trigger_with_fc2(monkeypatch, capsys):
-    sys.path.insert(0, str(ROOT))
-    from tools import deploy_trigger
-
-    with LocalCloud(template=TEMPLATE) as cloud:
-        fc = cloud.cloud.backends["fc"]
-        service, function, name = cloud.deployment.triggers[0]
-        fc.delete_trigger(service, function, name)
-        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)
-        monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", DEFAULT_ACCESS_KEY_SECRET)
-        args = [
-            "--region", cloud.cloud.region,
-            "--account-id", cloud.cloud.account_id,
-            "--endpoint", cloud.cloud.base_url,
-        ]  # fmt: skip
-        assert deploy_trigger.main(args) == 0
-        created = fc.get_trigger(service, function, name)
-        assert created.type == "eventbridge"
-        assert (
-            created.config["eventSourceConfig"]["eventSourceParameters"]["sourceMNSParameters"][
-                "QueueName"
-            ]
-            == cloud.deployment.outputs["RequestQueueName"]
-        )
-        assert deploy_trigger.main(args) == 1  # exists already
-        assert "--update" in capsys.readouterr().err
-        resized = [*args, "--update", "--parameter", "TriggerBatchSize=5"]
-        assert deploy_trigger.main(resized) == 0
-        updated = fc.get_trigger(service, function, name)
-        assert updated.config["runOptions"]["batchWindow"]["CountBasedWindow"] == 5
+        assert cloud.deployment.triggers == [
+            (outputs["ServiceName"], outputs["FunctionName"], "request-queue")
+        ]
 
 
 def test_resolver_functions_and_errors():
@@ -355,3 +364,168 @@ def test_unsupported_resources_are_refused_by_name(tmp_path):
     )
     assert result.returncode == 2
     assert "resource types localcloud cannot deploy: Vpc (ALIYUN::ECS::VPC)" in result.stderr
+
+
+ROLE_NAME = re.compile(r"[A-Za-z0-9.-]{1,64}")  # RAM: letters, digits, "." and "-", at most 64
+
+
+def test_a_service_name_of_its_maximum_length_still_gives_a_valid_role_name(template):
+    spec = template["Parameters"]["ServiceName"]
+    longest = "s" + "-" * (spec["MaxLength"] - 2) + "x"
+    resolver = Resolver(template, REGION, ACCOUNT, {"ServiceName": longest})
+    role = _props(resolver, _one(template, "ALIYUN::RAM::Role"))["RoleName"]
+    assert len(role) == 64
+    assert ROLE_NAME.fullmatch(role)
+    with pytest.raises(TemplateError, match=r"ServiceName.*MaxLength 50"):
+        Resolver(template, REGION, ACCOUNT, {"ServiceName": longest + "x"})
+    with pytest.raises(TemplateError, match=r"ServiceName.*AllowedPattern"):
+        Resolver(template, REGION, ACCOUNT, {"ServiceName": "has_underscore"})  # not in a role
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("RequestQueueName", "1-starts-with-a-digit", "AllowedPattern"),
+        ("ResultTopicName", "-dash", "AllowedPattern"),
+        ("DeadLetterQueueName", "q" * 121, "MaxLength 120"),
+        ("LogProjectName", "Upper-Case", "AllowedPattern"),
+        ("LogProjectName", "ab", "MinLength 3"),
+        ("LogProjectName", "ends-with-dash-", "AllowedPattern"),
+        ("CodeBucket", "a" * 64, "MaxLength 63"),
+        ("CodeObject", "/absolute.zip", "AllowedPattern"),
+        ("FunctionMemory", "100", "AllowedValues"),
+        ("FunctionMemory", "200", "AllowedValues"),  # not a multiple of 64
+        ("FunctionMemory", "3136", "AllowedValues"),  # above 3 GB
+        ("FunctionTimeout", "0", "MinValue 1"),
+        ("FunctionTimeout", "601", "MaxValue 600"),
+        ("FunctionTimeout", "abc", "Type Number"),
+        ("MaxAttempts", "0", "AllowedPattern"),
+        ("BatchConcurrency", "65", "AllowedPattern"),
+        ("TriggerBatchSize", "10001", "MaxValue 10000"),
+        ("TriggerBatchWindowSeconds", "16", "MaxValue 15"),
+    ],
+)
+def test_a_value_beyond_a_documented_limit_is_refused_naming_parameter_and_rule(
+    template, name, value, rule
+):
+    with pytest.raises(TemplateError) as caught:
+        Resolver(template, REGION, ACCOUNT, {name: value})
+    message = str(caught.value)
+    assert message.startswith(f"parameter {name}: ")
+    assert rule in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("FunctionMemory", "3072", 3072),
+        ("FunctionMemory", "128", 128),
+        ("FunctionTimeout", "600", 600),
+        ("MaxAttempts", "100", "100"),
+        ("LogProjectName", "abc", "abc"),
+        ("RequestQueueName", "Q" + "q" * 119, "Q" + "q" * 119),
+    ],
+)
+def test_values_at_the_limits_are_accepted(template, name, value, expected):
+    assert Resolver(template, REGION, ACCOUNT, {name: value}).parameters[name] == expected
+
+
+def _run_localcloud(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localcloud", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_bad_parameter_ends_localcloud_with_status_2_and_one_line():
+    result = _run_localcloud("--template", str(TEMPLATE), "--parameter", "FunctionTimeout=abc")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "localcloud: parameter FunctionTimeout: Type Number, got 'abc'"
+    ]
+    assert result.stdout == ""
+
+
+def test_a_reference_cycle_ends_localcloud_with_status_2_naming_the_resources(tmp_path):
+    template = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    template["Resources"]["LogProject"]["Properties"]["Description"] = {
+        "Fn::GetAtt": ["Function", "FunctionName"]
+    }
+    cyclic = tmp_path / "template.yml"
+    cyclic.write_text(yaml.safe_dump(template))
+    result = _run_localcloud("--template", str(cyclic))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("localcloud: reference cycle: ")
+    cycle = line.removeprefix("localcloud: reference cycle: ").split(" -> ")
+    assert cycle[0] == cycle[-1]
+    assert {"Function", "LogProject"} <= set(cycle)
+    with pytest.raises(TemplateError, match="reference cycle"):
+        validate(cyclic)
+
+
+def test_a_ref_cycle_inside_properties_is_refused_not_a_recursion_error():
+    template = {
+        "ROSTemplateFormatVersion": "2015-09-01",
+        "Resources": {
+            "A": {"Type": "ALIYUN::MNS::Queue", "Properties": {"QueueName": {"Ref": "B"}}},
+            "B": {"Type": "ALIYUN::MNS::Queue", "Properties": {"QueueName": {"Ref": "A"}}},
+        },
+    }
+    with pytest.raises(TemplateError, match=r"reference cycle: A -> B -> A"):
+        Resolver(template, REGION, ACCOUNT).resolve({"Ref": "A"}, "test")
+
+
+def test_depends_on_a_missing_resource_is_refused(tmp_path):
+    template = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    template["Resources"]["QueueTrigger"]["DependsOn"].append("Nowhere")
+    broken = tmp_path / "template.yml"
+    broken.write_text(yaml.safe_dump(template))
+    with pytest.raises(TemplateError, match="QueueTrigger: DependsOn names no resource: Nowhere"):
+        validate(broken)
+
+
+DOCS = ROOT / "docs" / "deploying.md"
+STRUCTLOG_KEYS = {"level", "event"}  # added by cgw_provisioner/logs.py's processors
+
+
+def _indexed_json_keys(template) -> set[str]:
+    index = template["Resources"][_one(template, "ALIYUN::SLS::Index")]["Properties"]
+    [message] = [k for k in index["KeyIndices"] if k["Name"] == "message"]
+    assert message["Type"] == "json"
+    return {k["Name"] for k in message["JsonKeyIndices"]}
+
+
+def test_the_log_index_covers_keys_the_code_logs_and_the_docs_query_only_those(template):
+    keys = _indexed_json_keys(template)
+    source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py"))
+    logged = set(re.findall(r"\b([a-z_]+)=", source)) | STRUCTLOG_KEYS
+    assert keys <= logged, f"indexed but never logged: {sorted(keys - logged)}"
+    assert {"level", "event", "message_id", "client_token", "code", "fc_request_id"} <= keys
+    index = template["Resources"][_one(template, "ALIYUN::SLS::Index")]["Properties"]
+    assert index["LogstoreName"] == {"Ref": "LogStoreName"}
+    queries = re.findall(r"^message\.event: .*$", DOCS.read_text(encoding="utf-8"), re.MULTILINE)
+    assert len(queries) == 3
+    used = {k for q in queries for k in re.findall(r"\bmessage\.([a-z_]+)", q)}
+    assert used <= keys, f"queried but not indexed: {sorted(used - keys)}"
+    events = [  # every event the queries name is one the code logs
+        event
+        for query in queries
+        for event in re.findall(r'message\.event: "?([a-z ]+?)"?(?: or| and| \||$)', query)
+    ]
+    assert len(events) == 5
+    for event in events:
+        assert f'"{event}"' in source, event
+
+
+def test_a_yaml_error_is_one_line_with_status_2(tmp_path):
+    broken = tmp_path / "template.yml"
+    broken.write_text('ROSTemplateFormatVersion: "2015-09-01"\nResources: {a: [\n')
+    result = _run_localcloud("--template", str(broken))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"localcloud: {broken}: while parsing")

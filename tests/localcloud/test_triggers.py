@@ -293,6 +293,22 @@ def test_maximum_tasks_pushes_batches_concurrently_on_separate_instances(toy):
     assert len(toy.invocations()) == 2  # no message was handed out twice
 
 
+def test_without_maximum_tasks_the_instance_limit_bounds_pushes_in_flight(toy):
+    """An MNS source ignores maximumTasks on FC (template.yml leaves it out): locally the
+    function's instance limit bounds how many pushes run at once."""
+    toy.fc.default_max_instances = 2
+    toy.deploy(SLEEP="1.5")
+    config = queue_trigger_config(batchWindow={"CountBasedWindow": 1, "TimeBasedWindow": 0})
+    del config["runOptions"]["maximumTasks"]
+    toy.fc.create_trigger("svc", "fn", "q", "eventbridge", config)
+    toy.send("x", "y", "z")
+    wait_for(lambda: len(toy.invocations()) == 2, what="two pushes at once")
+    assert len({i["instance"] for i in toy.invocations()}) == 2
+    wait_for(lambda: toy.queue_counts("req") == (0, 0), what="all three deleted")
+    assert len(toy.invocations()) == 3
+    assert len({i["instance"] for i in toy.invocations()}) == 2  # the third waited for one
+
+
 def test_trigger_is_created_with_fc2_over_http(toy, localcloud):
     toy.deploy()
     client = fc2.Client(

@@ -20,7 +20,9 @@ def _get(url: str):
 
 
 def _send(url: str, method: str, body: bytes = b""):
-    req = urllib.request.Request(url, data=body, method=method)
+    req = urllib.request.Request(
+        url, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.loads(resp.read())
 
@@ -59,7 +61,10 @@ def test_faults_roundtrip_and_reset(localcloud):
 def test_bad_fault_rule_is_rejected_with_its_index(localcloud):
     admin = localcloud.urls["admin"]
     req = urllib.request.Request(
-        admin + "/faults", data=b'[{"service": "vpc", "latency_ms": -1}]', method="PUT"
+        admin + "/faults",
+        data=b'[{"service": "vpc", "latency_ms": -1}]',
+        method="PUT",
+        headers={"Content-Type": "application/json"},
     )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=5)

@@ -182,7 +182,8 @@ def tag_parameters(
         if not name_.startswith(f"{prefix}."):
             continue
         match = _TAG_PARAMETER.fullmatch(name_[len(prefix) + 1 :])
-        if match is None or not 1 <= int(match["n"]) <= MAX_TAGS:
+        # The length check first: int() refuses strings of more than 4300 digits.
+        if match is None or len(match["n"].lstrip("0")) > 2 or not 1 <= int(match["n"]) <= MAX_TAGS:
             raise _invalid_tags(
                 prefix, f"unexpected parameter {name_[:64]!r} ({prefix}.N.Key, N 1-20)"
             )
@@ -209,7 +210,12 @@ def page_size(value: str | None) -> int:
 def _positive_int(parameter: str, value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not value.isascii() or not 1 <= int(value) <= maximum:
+    if (
+        not value.isdigit()
+        or not value.isascii()
+        or len(value.lstrip("0")) > len(str(maximum))  # before int(): over 4300 digits fail
+        or not 1 <= int(value) <= maximum
+    ):
         raise invalid(parameter, f"(an integer 1..{maximum})")
     return int(value)
 

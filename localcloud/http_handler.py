@@ -3,8 +3,8 @@
 - A read timeout (`server.localcloud_read_timeout`, seconds) on every connection, so an idle
   or stalled client does not hold a thread forever.
 - A malformed request line, an unknown HTTP version or a URL over 64 KiB gets http.server's
-  own 4xx/505 answer; logging it no longer fails on the missing path (which used to drop the
-  connection with a traceback).
+  own 400/505/414 answer, with a status line; logging it no longer fails on the missing path
+  (which used to drop the connection with a traceback).
 - Chunked bodies are left undecoded (`localcloud.chunked` in the environ) for
   localcloud.http_limits to decode with a size limit, instead of werkzeug's dechunker.
 - Nothing here logs a request URI: the WSGI app logs one masked line per request
@@ -24,6 +24,10 @@ DEFAULT_READ_TIMEOUT_S = 30.0
 
 
 class RequestHandler(WSGIRequestHandler):
+    # http.server answers a request line it cannot parse as if it were HTTP/0.9: a body without
+    # a status line, which no client can read. Answer it with a status line.
+    default_request_version = "HTTP/1.0"
+
     def setup(self) -> None:
         self.timeout = getattr(self.server, "localcloud_read_timeout", DEFAULT_READ_TIMEOUT_S)
         super().setup()

@@ -118,7 +118,9 @@ def buffer_body(environ: dict[str, Any], limit: int) -> bytes:
         raise BodyRefused(408, "RequestTimeout", "the request body was not sent in time") from None
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
+    # The body is now a plain sized one: werkzeug must not treat it as chunked any more.
     environ.pop("wsgi.input_terminated", None)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
     environ.pop("localcloud.chunked", None)
     return body
 

@@ -27,8 +27,10 @@ MIB = 1024 * KIB
 # 128 KB (https://www.alibabacloud.com/help/doc-detail/2527064.html).
 FC_MAX_SYNC_PAYLOAD = 32 * MIB
 FC_MAX_ASYNC_PAYLOAD = 128 * KIB
-# MNS: a message body is at most 64 KiB (MaximumMessageSize 1024..65536), and so is the sum
-# of a batch. The SDKs Base64-encode bodies (x4/3) and wrap them in XML: 128 KiB holds that.
+# MNS: a message is at most 64 KB, and so is a batch of up to 16 (as sent, i.e. after Base64;
+# https://www.alibabacloud.com/help/en/mns/product-overview/limits and the BatchSendMessage
+# page). The XML envelope comes on top. 128 KiB leaves room for it, so that a body just over
+# 64 KiB still reaches the MNS backend and gets MNS's own message-size error.
 MNS_MAX_BODY = 128 * KIB
 # VPC RPC calls carry a few form parameters (20 tags of 64+128 characters at most): 1 MiB is
 # localcloud's own bound, far above any valid request.

@@ -150,8 +150,10 @@ class LocalCloud:
         self._server.localcloud_read_timeout = self._read_timeout  # type: ignore[attr-defined]
         host, port = self._server.server_address[:2]
         self.cloud.base_url = f"http://{host}:{port}"
-        self._admin_hosts = admin_guard.allowed_hosts(self._host, port, [socket.gethostname()])
-        if not admin_guard.is_loopback(self._host):
+        loopback = admin_guard.is_loopback(self._host)
+        names = [] if loopback else [socket.gethostname()]
+        self._admin_hosts = admin_guard.allowed_hosts(self._host, port, names)
+        if not loopback:
             log.warning(
                 "localcloud is bound to %s, not loopback: anyone who can reach this port can "
                 "use the admin API (%s/_localcloud), which has no authentication",

@@ -376,12 +376,23 @@ def test_fault_rules_nested_too_deep_are_a_400(guarded):
 def test_idle_and_stalled_connections_are_closed_after_the_read_timeout(guarded):
     baseline = guarded.status()["Threads"]
     method, path, headers = SERVICES["vpc"]
-    stalled = request_head(guarded, method, path, Content_Length=str(200 * 1024 * 1024), **headers)
+    over_limit = request_head(
+        guarded, method, path, Content_Length=str(200 * 1024 * 1024), **headers
+    )
+    method, path, headers = SERVICES["fc"]
+    within_limit = request_head(
+        guarded, method, path, Content_Length=str(16 * 1024 * 1024), **headers
+    )
+    sends = [
+        b"",  # connected, silent
+        over_limit[:-20],  # headers announcing 200 MB, not even finished
+        over_limit,  # 200 MB announced (refused at once), none sent
+        within_limit,  # 16 MB announced (FC takes 32 MiB), none sent: 408 at the timeout
+    ]
     socks = []
     for i in range(200):
         sock = socket.create_connection(("127.0.0.1", guarded.port), timeout=10)
-        if i % 2:
-            sock.sendall(stalled[:-20])  # headers not even finished, then silence
+        sock.sendall(sends[i % len(sends)])
         socks.append(sock)
     try:
         deadline = time.monotonic() + READ_TIMEOUT_S + 10

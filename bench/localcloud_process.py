@@ -17,6 +17,8 @@ from bench import ROOT
 
 TOPIC = "cgw-outcomes"
 READER = "cgw-outcomes-reader"
+# The admin API refuses a state-changing call without a JSON content type.
+_JSON = {"Content-Type": "application/json"}
 SERVICE = "cgw-provisioner"
 FUNCTION = "create-customer-gateway"
 NO_PROXY_ENV = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -101,7 +103,9 @@ class LocalCloudProcess:
     # -- admin API -----------------------------------------------------------------------------
     def admin(self, method: str, route: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.info['admin']}/{route}", data=data, method=method)
+        request = urllib.request.Request(
+            f"{self.info['admin']}/{route}", data=data, method=method, headers=_JSON
+        )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(request, timeout=60) as response:
             return json.loads(response.read())

@@ -13,13 +13,18 @@ import threading
 from localcloud.credentials import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
+    Credential,
     CredentialSpecError,
     parse_credential,
+    parse_credential_lines,
     parse_restriction,
 )
 from localcloud.faults import FaultRuleError
+from localcloud.http_handler import DEFAULT_READ_TIMEOUT_S
 from localcloud.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LocalCloud
 from localcloud.template import TemplateError, validate
+
+CREDENTIALS_ENV = "LOCALCLOUD_CREDENTIALS"
 
 
 def _parameter(spec: str) -> tuple[str, str]:
@@ -44,7 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ID:SECRET[:TOKEN]",
         help=f"accepted AccessKey (repeatable); default {DEFAULT_ACCESS_KEY_ID}:"
-        f"{DEFAULT_ACCESS_KEY_SECRET}",
+        f"{DEFAULT_ACCESS_KEY_SECRET}. Visible to everyone in `ps`: prefer --credential-file",
+    )
+    p.add_argument(
+        "--credential-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=f"accepted AccessKeys, one ID:SECRET[:TOKEN] per line (# comments); keeps secrets "
+        f"out of `ps`. ${CREDENTIALS_ENV} (same format, one per line) works too",
     )
     p.add_argument(
         "--restrict",
@@ -94,8 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="append function instance output here (default: localcloud's stderr)",
     )
-    p.add_argument("--verbose", "-v", action="store_true")
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT_S,
+        metavar="SECONDS",
+        help="close a connection that sends nothing for this long "
+        f"(default {DEFAULT_READ_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="log each request: method, path, action, status (secrets masked)",
+    )
     return p
+
+
+def credentials_from(args: argparse.Namespace, environ: dict[str, str]) -> list[Credential]:
+    """--credential, then each --credential-file, then $LOCALCLOUD_CREDENTIALS."""
+    credentials = [parse_credential(c) for c in args.credential]
+    for path in args.credential_file:
+        with open(path, encoding="utf-8") as fh:
+            credentials += parse_credential_lines(fh.read(), path)
+    if environ.get(CREDENTIALS_ENV):
+        credentials += parse_credential_lines(environ[CREDENTIALS_ENV], f"${CREDENTIALS_ENV}")
+    return credentials
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             region=args.region,
             account_id=args.account_id,
-            credentials=[parse_credential(c) for c in args.credential],
+            credentials=credentials_from(args, dict(os.environ)),
             quota=args.quota,
             fault_seed=args.fault_seed,
             template=args.template,
@@ -121,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             code_uri=args.code_uri,
             fc_max_instances=args.max_instances,
             trigger_time_scale=args.trigger_time_scale,
+            read_timeout=args.read_timeout,
         )
         if args.function_log:
             cloud.cloud.backends["fc"].log_file = open(  # noqa: SIM115 (open while running)

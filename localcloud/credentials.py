@@ -63,9 +63,30 @@ def parse_credential(spec: str) -> Credential:
     """`ID:SECRET` or `ID:SECRET:TOKEN` (an STS credential: the token must accompany the key)."""
     parts = spec.split(":", 2)
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise CredentialSpecError(f"credential must be ID:SECRET or ID:SECRET:TOKEN, got {spec!r}")
+        # Only the part before the first ':' is echoed: the rest may be a secret.
+        raise CredentialSpecError(
+            f"credential must be ID:SECRET or ID:SECRET:TOKEN, got {parts[0][:64]!r}"
+            + (":..." if len(parts) > 1 else "")
+        )
     token = parts[2] if len(parts) == 3 and parts[2] else None
     return Credential(parts[0], parts[1], token)
+
+
+def parse_credential_lines(text: str, source: str) -> list[Credential]:
+    """One `ID:SECRET[:TOKEN]` per line; blank lines and `#` comments are skipped.
+
+    For --credential-file and $LOCALCLOUD_CREDENTIALS: unlike --credential, neither shows the
+    secret in the process list. Errors name `source` and the line number, never the secret."""
+    credentials = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            credentials.append(parse_credential(line))
+        except CredentialSpecError as exc:
+            raise CredentialSpecError(f"{source} line {number}: {exc}") from None
+    return credentials
 
 
 def parse_restriction(spec: str) -> tuple[str, set[str]]:

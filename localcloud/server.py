@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from localcloud import admin_guard, http_limits, log_masking, refusals
 from localcloud.calls import CallLog
 from localcloud.credentials import (
     DEFAULT_ACCESS_KEY_ID,
@@ -30,6 +31,7 @@ from localcloud.credentials import (
     CredentialStore,
 )
 from localcloud.faults import FaultEngine, FaultRuleError
+from localcloud.http_handler import DEFAULT_READ_TIMEOUT_S, RequestHandler
 
 log = logging.getLogger("localcloud")
 
@@ -78,11 +80,6 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, indent=2, default=str), status, mimetype="application/json")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("%s %s -> %s", self.command, self.path, code)
-
-
 class LocalCloud:
     """localcloud, in-process or from the CLI.
 
@@ -105,11 +102,13 @@ class LocalCloud:
         code_uri: str | Path | Mapping[str, str | Path] | None = None,
         fc_max_instances: int = 3,
         trigger_time_scale: float = 1.0,
+        read_timeout: float = DEFAULT_READ_TIMEOUT_S,
     ) -> None:
         """`template`: a ROS template (template.yml) to deploy at start and after each reset
         (localcloud/template.py); `code_uri` overrides where its functions' code is.
         `fc_max_instances`: instances per function; `trigger_time_scale` multiplies trigger
-        retry intervals and FC async retry delays (e.g. 0.01 locally)."""
+        retry intervals and FC async retry delays (e.g. 0.01 locally). `read_timeout`: seconds
+        a connection may stay silent while localcloud waits for its request."""
         self.cloud = Cloud(region=region, account_id=account_id, quota=quota)
         self._template = template
         self._template_parameters = dict(template_parameters or {})
@@ -123,6 +122,8 @@ class LocalCloud:
         for credential in credentials:
             self.cloud.credentials.add(credential)
         self._host, self._port = host, port
+        self._read_timeout = read_timeout
+        self._admin_hosts: frozenset[str] = frozenset()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.services: dict[str, Service] = {}
@@ -143,11 +144,22 @@ class LocalCloud:
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalCloud:
         self._server = make_server(
-            self._host, self._port, self.wsgi_app, threaded=True, request_handler=_QuietHandler
+            self._host, self._port, self.wsgi_app, threaded=True, request_handler=RequestHandler
         )
         self._server.daemon_threads = True
+        self._server.localcloud_read_timeout = self._read_timeout  # type: ignore[attr-defined]
         host, port = self._server.server_address[:2]
         self.cloud.base_url = f"http://{host}:{port}"
+        loopback = admin_guard.is_loopback(self._host)
+        names = [] if loopback else [socket.gethostname()]
+        self._admin_hosts = admin_guard.allowed_hosts(self._host, port, names)
+        if not loopback:
+            log.warning(
+                "localcloud is bound to %s, not loopback: anyone who can reach this port can "
+                "use the admin API (%s/_localcloud), which has no authentication",
+                self._host,
+                self.cloud.base_url,
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud", daemon=True
         )
@@ -209,25 +221,45 @@ class LocalCloud:
 
     # --- WSGI ---------------------------------------------------------------------------------
     def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            response = self._route(request)
-        except DropConnection:
-            _drop(environ)
-            # werkzeug treats a ConnectionError from the app as a dropped client: no traceback.
-            raise ConnectionAbortedError("response dropped after commit (fault rule)") from None
+        service = service_for(environ.get("PATH_INFO", ""), environ.get("HTTP_AUTHORIZATION", ""))
+        response = self._screen(service, environ)
+        if response is None:
+            request = Request(environ)
+            try:
+                response = (
+                    self._admin(request) if service == "admin" else self._dispatch(service, request)
+                )
+            except DropConnection:
+                log.debug("%s", log_masking.request_line(environ, "dropped"))
+                _drop(environ)
+                # werkzeug treats a ConnectionError from the app as a dropped client.
+                raise ConnectionAbortedError("response dropped after commit (fault rule)") from None
+        log.debug("%s", log_masking.request_line(environ, response.status_code))
         return response(environ, start_response)
 
-    def _route(self, request: Request) -> Response:
-        path = request.path
-        if path.startswith("/_localcloud"):
-            return self._admin(request)
-        if path.startswith("/2016-08-15/"):
-            return self.services["fc"].dispatch(request)
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("MNS ") or path.startswith(("/queues", "/topics")):
-            return self.services["mns"].dispatch(request)
-        return self.services["vpc"].dispatch(request)
+    def _screen(self, service: str, environ: dict[str, Any]) -> Response | None:
+        """Refuse what no service should see: a foreign admin caller, a body over the limit."""
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if "CONTENT_TYPE" in environ:
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if service == "admin":
+            refusal = admin_guard.check(environ["REQUEST_METHOD"], headers, self._admin_hosts)
+            if refusal is not None:
+                return refusals.render(
+                    service, refusal.status, refusal.code, refusal.message, environ
+                )
+        try:
+            http_limits.buffer_body(environ, http_limits.limit_for(service, headers))
+        except http_limits.BodyRefused as exc:
+            return refusals.render(service, exc.status, exc.code, exc.message, environ)
+        return None
+
+    def _dispatch(self, service: str, request: Request) -> Response:
+        return self.services[service].dispatch(request)
 
     def _admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_localcloud").strip("/")
@@ -250,6 +282,8 @@ class LocalCloud:
                 self.cloud.faults.set_rules(json.loads(request.get_data() or b"[]"))
             except (ValueError, FaultRuleError) as exc:
                 return _json({"error": str(exc)}, 400)
+            except RecursionError:
+                return _json({"error": "fault rules: JSON nested too deeply"}, 400)
             return _json(self.cloud.faults.rules())
         if route == "reset" and request.method == "POST":
             self.cloud.reset()
@@ -269,6 +303,17 @@ class LocalCloud:
             faults=self.cloud.faults,
             deployment=lambda: self.deployment.to_json() if self.deployment else None,
         )
+
+
+def service_for(path: str, authorization: str) -> str:
+    """Which service a request is for: admin, fc, mns or vpc (see the module docstring)."""
+    if path.startswith("/_localcloud"):
+        return "admin"
+    if path.startswith("/2016-08-15/"):
+        return "fc"
+    if authorization.startswith("MNS ") or path.startswith(("/queues", "/topics")):
+        return "mns"
+    return "vpc"
 
 
 def _drop(environ: dict[str, Any]) -> None:

@@ -14,6 +14,8 @@ Date-header schemes (MNS, FC) their common string to sign, HMAC-Base64 and Date 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import heapq
 import hmac
 import threading
@@ -69,6 +71,17 @@ def date_header_string_to_sign(
 def hmac_base64(secret: str, text: str, digestmod: str) -> str:
     digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), digestmod).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def content_md5_matches(header: str, body: bytes) -> bool:
+    """True when `header` is Base64 of the body's raw MD5 digest (RFC 1864), or of its hex
+    string (aliyun-mns-sdk sends that form)."""
+    try:
+        decoded = base64.b64decode(header.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    md5 = hashlib.md5(body)
+    return decoded in (md5.digest(), md5.hexdigest().encode("ascii"))
 
 
 def parse_http_date(value: str) -> datetime | None:

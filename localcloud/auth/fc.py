@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from localcloud.auth import (
     MAX_CLOCK_SKEW_S,
     AuthError,
+    content_md5_matches,
     date_header_string_to_sign,
     hmac_base64,
     parse_http_date,
@@ -43,6 +44,7 @@ class SignedRequest:
     path: str  # unescaped path, without the query
     headers: Mapping[str, str]
     query: Mapping[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
 
 
 def canonical_resource(path: str, query: Mapping[str, list[str]] | None = None) -> str:
@@ -98,20 +100,20 @@ def verify(
     credential = store.get(key_id)
     if credential is None:
         raise FcAuthError("InvalidAccessKeyID", 403, f"invalid access key ID '{key_id}'")
-    token = headers.get("x-fc-security-token", "")
-    if credential.security_token and token != credential.security_token:
+    _check_token(credential, headers.get("x-fc-security-token", ""))
+    md5 = headers.get("content-md5")
+    if md5 and not content_md5_matches(md5, request.body):
         raise FcAuthError(
-            "InvalidSecurityToken",
-            403,
-            "the security token is missing or does not belong to this STS AccessKeyId",
+            "InvalidArgument", 400, "the Content-MD5 header does not match the request body"
         )
     candidates = [string_to_sign(request.method, request.path, request.headers)]
     if request.query:
         candidates.append(
             string_to_sign(request.method, request.path, request.headers, request.query)
         )
+    given = signature.encode("utf-8", "replace")  # compare_digest refuses non-ASCII str
     for text in candidates:
-        if hmac.compare_digest(sign(credential.access_key_secret, text), signature):
+        if hmac.compare_digest(sign(credential.access_key_secret, text).encode("ascii"), given):
             return credential
     raise FcAuthError(
         "SignatureNotMatch",
@@ -119,6 +121,19 @@ def verify(
         "The request signature we calculated does not match the signature you provided. "
         "Check your access key and signing method",
     )
+
+
+def _check_token(credential: Credential, token: str) -> None:
+    """An STS key needs exactly its token; a permanent key takes none (as the OpenAPI
+    gateway refuses it)."""
+    expected = credential.security_token or ""
+    if not hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8")):
+        detail = (
+            "the security token is missing or does not belong to this STS AccessKeyId"
+            if expected
+            else "this AccessKeyId is a permanent key and takes no security token"
+        )
+        raise FcAuthError("InvalidSecurityToken", 403, detail)
 
 
 def _check_date(value: str, now: datetime | None) -> None:

@@ -13,9 +13,6 @@ String to sign (HMAC-SHA1 keyed with the bare AccessKey secret, Base64):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from datetime import datetime
 from localcloud.auth import (
     MAX_CLOCK_SKEW_S,
     AuthError,
+    content_md5_matches,
     date_header_string_to_sign,
     hmac_base64,
     parse_http_date,
@@ -64,16 +62,6 @@ def sign(secret: str, text: str) -> str:
     return hmac_base64(secret, text, "sha1")
 
 
-def content_md5_matches(header: str, body: bytes) -> bool:
-    """True when `header` is Base64 of the raw MD5 digest or of its hex string (SDK quirk)."""
-    try:
-        decoded = base64.b64decode(header.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    md5 = hashlib.md5(body)
-    return decoded in (md5.digest(), md5.hexdigest().encode("ascii"))
-
-
 def verify(request: SignedRequest, credentials: CredentialStore, now: datetime) -> Credential:
     """Return the caller's credential, or raise MnsAuthError with the code MNS would send."""
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -108,8 +96,17 @@ def verify(request: SignedRequest, credentials: CredentialStore, now: datetime) 
             "The request signature we calculated does not match the signature you provided. "
             "Check your key and signing method.",
         )
-    if credential.security_token is not None:
-        token = headers.get("security-token")
+    token = headers.get("security-token")
+    if credential.security_token is None:
+        if token:
+            # As the OpenAPI gateway does: a permanent AccessKey takes no token.
+            raise MnsAuthError(
+                "InvalidSecurityToken",
+                403,
+                "The security token you provided is invalid (this AccessKey takes no "
+                "security-token).",
+            )
+    else:
         if not token:
             # An STS AccessKeyId means nothing without its token.
             raise MnsAuthError(

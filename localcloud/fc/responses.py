@@ -120,6 +120,7 @@ class FcResponses:
                     request.path,
                     dict(request.headers),
                     request.args.to_dict(flat=False),
+                    request.get_data(),
                 ),
             )
             call.access_key_id = credential.access_key_id
@@ -143,7 +144,7 @@ class FcResponses:
         except (FcError, FcAuthError) as exc:
             response = _error(exc.status, exc.code, exc.message, request_id)
             call.code = exc.code
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
             response = _error(
                 400, "InvalidArgument", f"request body is not JSON: {exc}", request_id
             )

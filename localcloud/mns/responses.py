@@ -512,7 +512,7 @@ def _int_query(query: dict[str, str], key: str, label: str) -> int | None:
         raise MnsError(
             "InvalidQueryString",
             400,
-            f'Http request URL contains invalid querystring item "{label}": {query[key]!r}.',
+            f'Http request URL contains invalid querystring item "{label}": {query[key][:64]!r}.',
         ) from None
 
 

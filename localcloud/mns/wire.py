@@ -69,7 +69,7 @@ def int_field(fields: dict[str, str], name: str) -> int | None:
             "InvalidArgument",
             400,
             f"The XML you provided did not validate against our published schema, cause by "
-            f"Element {name}: {fields[name]!r} is not an integer.",
+            f"Element {name}: {fields[name][:64]!r} is not an integer.",
         ) from None
 
 

@@ -182,11 +182,12 @@ def tag_parameters(
         if not name_.startswith(f"{prefix}."):
             continue
         match = _TAG_PARAMETER.fullmatch(name_[len(prefix) + 1 :])
-        if match is None or not 1 <= int(match["n"]) <= MAX_TAGS:
+        index = _small_int(match["n"], MAX_TAGS) if match else None
+        if index is None or not 1 <= index <= MAX_TAGS:
             raise _invalid_tags(
                 prefix, f"unexpected parameter {name_[:64]!r} ({prefix}.N.Key, N 1-20)"
             )
-        entries.setdefault(int(match["n"]), {})[match["part"]] = value
+        entries.setdefault(index, {})[match["part"]] = value
     pairs = []
     for n in sorted(entries):
         entry = entries[n]
@@ -209,9 +210,19 @@ def page_size(value: str | None) -> int:
 def _positive_int(parameter: str, value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not value.isascii() or not 1 <= int(value) <= maximum:
+    number = _small_int(value, maximum)
+    if number is None or not 1 <= number <= maximum:
         raise invalid(parameter, f"(an integer 1..{maximum})")
-    return int(value)
+    return number
+
+
+def _small_int(value: str, maximum: int) -> int | None:
+    """The ASCII decimal `value` when it has no more digits than `maximum` (leading zeros
+    aside), else None: int() itself refuses strings of more than 4300 digits."""
+    digits = value.lstrip("0") or "0"
+    if not (value.isascii() and value.isdigit()) or len(digits) > len(str(maximum)):
+        return None
+    return int(digits)
 
 
 def _wrong_ip() -> VpcError:

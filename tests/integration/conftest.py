@@ -135,7 +135,10 @@ class Harness:
     def _admin(self, method: str, route: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.base_url}/_localcloud/{route}", data=data, method=method
+            f"{self.base_url}/_localcloud/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -20,7 +21,9 @@ def _get(url: str):
 
 
 def _send(url: str, method: str, body: bytes = b""):
-    req = urllib.request.Request(url, data=body, method=method)
+    req = urllib.request.Request(
+        url, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.loads(resp.read())
 
@@ -59,7 +62,10 @@ def test_faults_roundtrip_and_reset(localcloud):
 def test_bad_fault_rule_is_rejected_with_its_index(localcloud):
     admin = localcloud.urls["admin"]
     req = urllib.request.Request(
-        admin + "/faults", data=b'[{"service": "vpc", "latency_ms": -1}]', method="PUT"
+        admin + "/faults",
+        data=b'[{"service": "vpc", "latency_ms": -1}]',
+        method="PUT",
+        headers={"Content-Type": "application/json"},
     )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=5)
@@ -106,3 +112,30 @@ def test_rate_limit_throttles_past_the_rate_with_retry_after():
 def test_invalid_rules(rule):
     with pytest.raises(FaultRuleError):
         FaultEngine([rule])
+
+
+def test_credentials_come_from_files_and_the_environment_too(tmp_path: Path):
+    from localcloud.__main__ import CREDENTIALS_ENV, build_parser, credentials_from
+
+    path = tmp_path / "creds"
+    path.write_text("# comment\n\nLTAIFromFile:file-secret\n")
+    args = build_parser().parse_args(["--credential-file", str(path), "--credential", "A:b"])
+    environ = {CREDENTIALS_ENV: "LTAIFromEnv:env-secret:env-token\n"}
+    got = [(c.access_key_id, c.security_token) for c in credentials_from(args, environ)]
+    assert got == [("A", None), ("LTAIFromFile", None), ("LTAIFromEnv", "env-token")]
+    path.write_text("LTAIOk:ok\n:leaked-secret\n")
+    with pytest.raises(ValueError, match=r"creds line 2") as info:
+        credentials_from(args, {})
+    assert "leaked-secret" not in str(info.value)
+
+
+def test_binding_beyond_loopback_warns_that_the_admin_api_is_open(caplog):
+    from localcloud import LocalCloud
+
+    with caplog.at_level(logging.WARNING, logger="localcloud"), LocalCloud(host="0.0.0.0"):
+        pass
+    assert "has no authentication" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="localcloud"), LocalCloud(host="127.0.0.1"):
+        pass
+    assert "has no authentication" not in caplog.text

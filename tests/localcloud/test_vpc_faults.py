@@ -20,7 +20,10 @@ SH = {"RegionId": "cn-shanghai"}
 def _admin(localcloud, method: str, route: str, data=None):
     body = None if data is None else json.dumps(data).encode()
     request = urllib.request.Request(
-        f"{localcloud.cloud.base_url}/_localcloud/{route}", data=body, method=method
+        f"{localcloud.cloud.base_url}/_localcloud/{route}",
+        data=body,
+        method=method,
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())

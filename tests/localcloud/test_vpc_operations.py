@@ -367,6 +367,12 @@ def test_admin_state_and_calls(make_sdk, localcloud):
     assert "s3cr3t" not in json.dumps(call)
 
     urllib.request.urlopen(
-        urllib.request.Request(f"{base}/_localcloud/reset", data=b"", method="POST"), timeout=10
+        urllib.request.Request(
+            f"{base}/_localcloud/reset",
+            data=b"",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        ),
+        timeout=10,
     ).close()
     assert localcloud.cloud.backends["vpc"].customer_gateways() == []

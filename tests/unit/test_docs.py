@@ -22,7 +22,6 @@ PENDING_PAGES = frozenset(
         "operating.md",
         "testing.md",
         "architecture.md",
-        "localcloud-limits.md",
     )
 )
 

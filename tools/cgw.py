@@ -218,7 +218,12 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
     peeked = mns.peek(args.dead_letter_queue)
     letters = [d for m in peeked for d in deadletters.parse(m.message_body)]
     report["deadLetterQueue"]["peeked"] = len(peeked)
-    report["deadLetterQueue"]["reasons"] = dict(Counter(d.reason for d in letters).most_common())
+    # EventBridge writes no reason into a letter (docs/operating.md): they are counted by region,
+    # the usual unit of an outage, and listed; the reason is in the function's log.
+    report["deadLetterQueue"]["byRegion"] = dict(
+        Counter(d.summary()["RegionId"] or "-" for d in letters).most_common()
+    )
+    report["deadLetterQueue"]["letters"] = [d.summary() for d in letters]
     mns.topic_attributes(args.topic)
     report["resultTopic"] = {"name": args.topic, "subscriptions": mns.subscriptions(args.topic)}
     if args.json:
@@ -233,10 +238,11 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     dead = report["deadLetterQueue"]
-    if dead["reasons"]:
-        print(f"  reasons (of the first {dead['peeked']} dead letters peeked):", file=out)
-        for reason, count in dead["reasons"].items():
-            print(f"  {count:5}  {reason[:160]}", file=out)
+    if dead["letters"]:
+        regions = ", ".join(f"{r} {n}" for r, n in dead["byRegion"].items())
+        print(f"  the first {dead['peeked']} dead letter(s) peeked, by region: {regions}", file=out)
+        for letter in dead["letters"]:
+            print("  " + _letter_line(letter), file=out)
     topic = report["resultTopic"]
     print(
         f"result topic   {topic['name']}: {len(topic['subscriptions'])} subscription(s)", file=out
@@ -256,12 +262,7 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
         peeked = mns.peek(dlq)[: args.limit]
         for message in peeked:
             for dead in deadletters.parse(message.message_body):
-                s = dead.summary()
-                print(
-                    f"{s['messageId'] or '-'}  {s['RegionId'] or '-'}  {s['IpAddress'] or '-'}  "
-                    f"{s['Name'] or '-'}  reason: {s['reason'][:120]}",
-                    file=out,
-                )
+                print(_letter_line(dead.summary()), file=out)
         shown = f"the first {len(peeked)}" if len(peeked) else "no"
         print(
             f"dry run: {shown} dead letter(s) of queue {dlq} would move; nothing changed", file=out
@@ -293,6 +294,12 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return OK
+
+
+def _letter_line(s: dict[str, Any]) -> str:
+    """One dead request: message id, sent, region, IP, name (never the AuthKey)."""
+    keys = ("messageId", "sent", "RegionId", "IpAddress", "Name")
+    return "  ".join(str(s.get(k) or "-") for k in keys)
 
 
 COMMANDS = {"send": send, "status": status, "redrive": redrive}

@@ -21,9 +21,12 @@ Both drive the function through `FcBackend.invoke` and MNS through the MNS backe
   deletes it, `NONE` blocks the stream: the messages become visible again and polling stops;
 - `maximumTasks` pushes may be in flight at once. Real EventBridge documents maximumTasks as
   effective for some sources only (Kafka); locally it is how N instances run concurrently.
-A dead-lettered message is the CloudEvent that failed, plus two extension attributes
-(localcloud's choice, so that the reason is visible): `deadletterreason` (the function's error or
-the API error) and `pushattempts`.
+A dead-lettered message is what EventBridge documents for an event stream's dead-letter queue,
+"the raw event data": one MNS message per failed event, whose body is that event exactly as it
+was pushed (the CloudEvent, or the `data` object with `eventSchema: RawData`), JSON text, no
+attributes added (https://www.alibabacloud.com/help/en/eventbridge/user-guide/retry-and-dead-letter).
+Why it failed is not in the letter; localcloud keeps it in the trigger's state instead
+(`dead_letter_reasons`: reason -> count, and each push in `history`).
 
 `mns_topic`: an in-process subscription (`add_listener`) whose payload is the FC topic event
 (JSON or STREAM, fc-platform.md 2a); each published message is pushed on its own thread and a
@@ -311,6 +314,7 @@ class QueueTrigger:
             "dropped": 0,
         }
         self.history: deque[dict[str, Any]] = deque(maxlen=PUSH_HISTORY)
+        self.dead_letter_reasons: dict[str, int] = {}  # not in the letters (EventBridge's shape)
         self._thread = threading.Thread(
             target=self._poll, name=f"eventbridge-{trigger.name}", daemon=True
         )
@@ -332,6 +336,7 @@ class QueueTrigger:
                 "in_flight_pushes": self._in_flight,
                 "blocked": self.blocked,
                 **self.stats,
+                "dead_letter_reasons": dict(self.dead_letter_reasons),
             }
 
     # -- polling ---------------------------------------------------------------------------
@@ -550,12 +555,12 @@ class QueueTrigger:
             return
         if cfg.dead_letter_queue:
             for h in held:
-                event = dict(h.event)
-                event["deadletterreason"] = reason[:2000]
-                event["pushattempts"] = attempts
-                self.mns.send_message(cfg.dead_letter_queue, json.dumps(event, ensure_ascii=False))
+                letter = json.dumps(h.event, ensure_ascii=False)
+                self.mns.send_message(cfg.dead_letter_queue, letter)
             with self._lock:
                 self.stats["dead_lettered"] += len(held)
+                key = reason[:2000]
+                self.dead_letter_reasons[key] = self.dead_letter_reasons.get(key, 0) + len(held)
         else:
             with self._lock:
                 self.stats["dropped"] += len(held)

@@ -9,8 +9,8 @@ This parser accepts, so that a change of shape never strands a request:
 - the RawData form ({"messageId", "messageBody"} without the CloudEvent envelope);
 - any of these as Base64 text;
 - anything else is taken as the original request body itself.
-A reason is read from the `deadletterreason` extension attribute when one is present
-(EventBridge documents none; without one the reason is "not recorded").
+The letter does not say why the push failed (EventBridge adds nothing to the event): the reason
+is in the function's log for the failed invocations.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ from typing import Any
 
 from .tokens import delivery_token, request_bytes
 
-NO_REASON = "not recorded"
-
 
 @dataclass(frozen=True)
 class DeadRequest:
     message_id: str | None  # the original request message's id, when known
     body: str  # the original request body, as the function read it (text)
-    reason: str
+    sent: str | None = None  # when the original message was sent (the CloudEvent's time)
 
     def request(self) -> dict[str, Any] | None:
         try:
@@ -53,11 +51,11 @@ class DeadRequest:
         )
 
     def summary(self) -> dict[str, Any]:
-        """Message id, reason, region, IP and name: never the AuthKey."""
+        """Message id, when it was sent, region, IP, name and token: never the AuthKey."""
         request = self.request() or {}
         return {
             "messageId": self.message_id,
-            "reason": self.reason,
+            "sent": self.sent,
             "RegionId": _text(request.get("RegionId")),
             "IpAddress": _text(request.get("IpAddress")),
             "Name": _text(request.get("Name")),
@@ -75,7 +73,7 @@ def parse(body: str) -> list[DeadRequest]:
         return [_from_event(v) for v in value]
     if _is_event(value):
         return [_from_event(value)]
-    return [DeadRequest(None, body, NO_REASON)]
+    return [DeadRequest(None, body)]
 
 
 def _is_event(value: Any) -> bool:
@@ -88,11 +86,11 @@ def _is_event(value: Any) -> bool:
 def _from_event(event: dict[str, Any]) -> DeadRequest:
     data = event["data"] if "specversion" in event else event
     message_id = data.get("messageId") or event.get("id")
-    reason = event.get("deadletterreason")
+    sent = event.get("time")
     return DeadRequest(
         message_id if isinstance(message_id, str) and message_id else None,
         data["messageBody"],
-        reason if isinstance(reason, str) and reason else NO_REASON,
+        sent if isinstance(sent, str) else None,
     )
 
 

@@ -275,7 +275,8 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
         if not batch:
             break
         for message in batch:
-            bodies = [d.redrive_body() for d in deadletters.parse(message.message_body)]
+            dead = deadletters.parse(message.message_body)
+            bodies = [d.redrive_body() for d in dead]
             try:
                 mns.send(queue, bodies)
                 mns.delete(dlq, message.receipt_handle)
@@ -286,7 +287,8 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
             moved += 1
             requests += len(bodies)
             if args.verbose:
-                print(f"  moved {message.message_id} ({len(bodies)} request(s))", file=out)
+                originals = ", ".join(d.message_id or "(no id)" for d in dead)
+                print(f"  moved the request(s) of message(s) {originals}", file=out)
         if remaining is not None:
             remaining -= len(batch)
     print(

@@ -151,6 +151,14 @@ def _array_items(text: str) -> list[tuple[int, str, Any]]:
 
 def _csv_items(text: str) -> list[tuple[int, str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
+    try:
+        return _csv_rows(reader)
+    except csv.Error as exc:
+        line = max(1, reader.line_num)
+        return [(line, f"line {line}", Problem("", "", f"not CSV ({exc})"))]
+
+
+def _csv_rows(reader: csv.DictReader) -> list[tuple[int, str, Any]]:
     items: list[tuple[int, str, Any]] = []
     if reader.fieldnames is None:
         return items

@@ -11,7 +11,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # Both VPC SDKs send loopback traffic through a proxy when one is set (see wire.md 1.4).
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean
+.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean send status redrive
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,18 @@ run: venv ## The whole job on localcloud: template.yml deployed, sample requests
 invoke: venv ## Invoke the function with fc2: EVENT=events/<file> [ENDPOINT=https://<account>.<region>.fc.aliyuncs.com]
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/direct-request.json [ENDPOINT=...] [ARGS=--log]"; exit 2; }
 	$(PY) tools/invoke.py $(EVENT) $(if $(ENDPOINT),--endpoint $(ENDPOINT)) $(ARGS)
+
+# --- the operator's command line (tools/cgw.py; docs/operating.md) -----------------------------
+# MNS_ENDPOINT and ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET (/ _SECURITY_TOKEN) come from the environment.
+send: venv ## Send requests, follow their outcomes: ARGS="events/branches-100.csv [--results out.jsonl]"
+	@test -n "$(ARGS)" || { echo 'usage: make send ARGS="FILE... [--results OUT.jsonl] [--timeout S] [--no-wait]"'; exit 2; }
+	$(PY) tools/cgw.py send $(ARGS)
+
+status: venv ## Request queue, dead-letter queue and result topic at a glance (ARGS=--json)
+	$(PY) tools/cgw.py status $(ARGS)
+
+redrive: venv ## Move dead letters back to the request queue (ARGS="--dry-run" / "--limit N")
+	$(PY) tools/cgw.py redrive $(ARGS)
 
 package: venv ## Build build/function.zip, the code zip template.yml deploys (upload it to OSS)
 	$(PY) tools/package.py $(ARGS)

@@ -143,16 +143,14 @@ def send(args: argparse.Namespace, out: TextIO) -> int:
             for item in tracker.items:
                 print(f"  {item.request.label}  {item.message_id}  {item.token}", file=out)
         if inbox is None:
+            write_results(args.results, tracker, "not followed (--no-wait)")
             return OK
         follow(tracker, inbox, args.timeout, out)
     finally:
         if inbox is not None:
             inbox.close()
     print(outcomes.table(tracker.items), file=out)
-    if args.results:
-        reason = f"no outcome within {args.timeout:g} s"
-        lines = [outcomes.result_line(i, reason) for i in tracker.items]
-        Path(args.results).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    write_results(args.results, tracker, f"no outcome within {args.timeout:g} s")
     counts = tracker.counts()
     print(
         f"{counts['created']} created, {counts['failed']} failed, "
@@ -160,6 +158,12 @@ def send(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return outcomes.exit_status(tracker)
+
+
+def write_results(path: str | None, tracker: outcomes.Tracker, reason: str) -> None:
+    if path:
+        lines = [outcomes.result_line(i, reason) for i in tracker.items]
+        Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
 def follow(tracker: outcomes.Tracker, inbox: mnsio.Inbox, timeout: float, out: TextIO) -> None:

@@ -208,8 +208,10 @@ def test_sending_the_same_file_twice_makes_no_second_gateway(cli):
 
 def test_no_wait_sends_and_returns(cli):
     branches = cli.file("one.jsonl", json.dumps(request(9)) + "\n")
-    result = cli.run("send", branches, "--no-wait")
+    result = cli.run("send", branches, "--no-wait", "--results", "sent.jsonl")
     assert result.returncode == 0
+    (line,) = (cli.tmp / "sent.jsonl").read_text().splitlines()
+    assert json.loads(line)["reason"] == "not followed (--no-wait)"
     assert "sent 1 request(s) to queue cgw-requests" in result.stdout
     wait_for(lambda: len(cli.gateways()) == 1, "the gateway")
 
@@ -296,6 +298,45 @@ def test_redrive_stopped_between_send_and_delete_loses_nothing_and_duplicates_no
     redriven = {c["parameters"]["ClientToken"] for c in calls if not c["fault"]}
     assert len(first_tries) == 2
     assert redriven == first_tries  # the function's derived tokens, kept through the redrive
+
+
+def test_redrive_killed_between_send_and_delete_then_run_again(cli):
+    """SIGKILL after the requests were sent and before the letter was deleted: the letter comes
+    back when its visibility timeout ends, the second run sends it again, one gateway."""
+    cli.faults([VPC_DOWN])
+    cli.run("send", cli.file("one.jsonl", json.dumps(request(7)) + "\n"), "--no-wait")
+    dlq = cli.outputs["DeadLetterQueueName"]
+    wait_for(lambda: cli.count(dlq) == 1, "a dead letter")
+    # Deletes hang, then fail: the process is killed while its delete is pending.
+    cli.faults(
+        [
+            {"service": "mns", "action": "DeleteMessage", "latency_ms": 20000},
+            {"service": "mns", "action": "DeleteMessage", "error": {"code": "InternalError"}},
+        ]
+    )
+    sends_before = len(cli.calls("BatchSendMessage"))
+    process = subprocess.Popen(
+        [sys.executable, str(CLI), "redrive"],
+        cwd=cli.tmp,
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(cli.calls("BatchSendMessage")) > sends_before, "the redrive's send")
+    finally:
+        process.kill()
+        process.wait()
+    wait_for(lambda: len(cli.gateways()) == 1, "the gateway of the sent request")
+    cli.faults([])
+    # The received letter is invisible for the queue's VisibilityTimeout (30 s), then back.
+    wait_for(lambda: cli.status()["deadLetterQueue"]["visible"] == 1, "the letter back", 60)
+    again = cli.run("redrive")
+    assert again.returncode == 0, again.stderr
+    assert "moved 1 dead letter(s)" in again.stdout
+    queue = cli.outputs["RequestQueueName"]
+    wait_for(lambda: cli.count(dlq) == 0 and cli.count(queue) == 0, "both queues empty")
+    assert len(cli.gateways()) == 1
 
 
 def test_a_hundred_branch_offices_in_one_command(cli):

@@ -157,3 +157,11 @@ def test_the_sample_csv_of_100_branch_offices_is_valid():
     assert problems == []
     assert len(requests) == 100
     assert len({r.fields["IpAddress"] for r in requests}) == 100
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_header():
+    (row,), problems = parse_file(
+        "excel.csv", "\ufeffRegionId,IpAddress\ncn-shanghai,203.0.113.1\n", CHECK
+    )
+    assert problems == []
+    assert row.fields["RegionId"] == "cn-shanghai"

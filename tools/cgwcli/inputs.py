@@ -65,6 +65,7 @@ def parse_file(
     name: str, text: str, check: Draft202012Validator
 ) -> tuple[list[Request], list[Problem]]:
     """All requests of one file, or the problems that stop it from being sent."""
+    text = text.removeprefix("\ufeff")  # a byte order mark, as spreadsheet programs write
     if name.lower().endswith(".csv"):
         items = _csv_items(text)
     elif text.lstrip().startswith("["):

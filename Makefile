@@ -47,7 +47,7 @@ invoke: venv ## Invoke the function with fc2: EVENT=events/<file> [ENDPOINT=http
 
 # --- the operator's command line (tools/cgw.py; docs/operating.md) -----------------------------
 # MNS_ENDPOINT and ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET (/ _SECURITY_TOKEN) come from the environment.
-send: venv ## Send requests, follow their outcomes: ARGS="events/branches-100.csv [--results out.jsonl]"
+send: venv ## Send requests, follow their outcomes: ARGS="events/cli/branches-100.csv [--results out.jsonl]"
 	@test -n "$(ARGS)" || { echo 'usage: make send ARGS="FILE... [--results OUT.jsonl] [--timeout S] [--no-wait]"'; exit 2; }
 	$(PY) tools/cgw.py send $(ARGS)
 

@@ -340,7 +340,7 @@ def test_redrive_killed_between_send_and_delete_then_run_again(cli):
 
 
 def test_a_hundred_branch_offices_in_one_command(cli):
-    csv_path = str(ROOT / "events" / "branches-100.csv")
+    csv_path = str(ROOT / "events" / "cli" / "branches-100.csv")
     result = cli.run("send", csv_path, "--timeout", "200")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert "100 created, 0 failed, 0 without an outcome" in result.stdout

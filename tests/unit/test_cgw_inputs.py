@@ -152,7 +152,7 @@ def test_line_numbers_skip_blank_lines_and_csv_counts_the_header():
 
 
 def test_the_sample_csv_of_100_branch_offices_is_valid():
-    path = ROOT / "events" / "branches-100.csv"
+    path = ROOT / "events" / "cli" / "branches-100.csv"
     requests, problems = parse_file(path.name, path.read_text(encoding="utf-8"), CHECK)
     assert problems == []
     assert len(requests) == 100

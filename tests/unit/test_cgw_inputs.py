@@ -109,8 +109,15 @@ def test_a_bad_line_names_file_line_and_field_and_stops_only_that_file():
     ("name", "text", "where", "message"),
     [
         ("a.jsonl", "{not json}\n", "line 1", "not JSON"),
-        ("a.json", '[{"RegionId": "cn-shanghai"}]', "item 1", "'IpAddress' is a required property"),
-        ("a.json", "[1]", "item 1", "not a request object"),
+        (
+            "a.json",
+            '[{"RegionId": "cn-shanghai"}]',
+            "line 1 (item 1)",
+            "'IpAddress' is a required property",
+        ),
+        ("a.json", "[1]", "line 1 (item 1)", "not a request object"),
+        ("a.jsonl", "[" * 5000 + "\n", "line 1", "nested too deeply"),
+        ("a.json", "[" * 5000 + "]" * 5000, "line 1", "nested too deeply"),
         (
             "a.csv",
             "RegionId,IpAddress,Colour\ncn-shanghai,203.0.113.1,red\n",
@@ -165,3 +172,11 @@ def test_a_byte_order_mark_is_not_part_of_the_first_header():
     )
     assert problems == []
     assert row.fields["RegionId"] == "cn-shanghai"
+
+
+def test_an_array_item_is_reported_with_the_line_it_starts_on():
+    items = [GOOD, GOOD, {**GOOD, "IpAddress": "300.1.1.1"}]
+    text = json.dumps(items, indent=2)  # 6 lines per item, the third starts on line 12
+    _, problems = parse_file("pretty.json", text, CHECK)
+    assert [p.where for p in problems] == ["line 12 (item 3)"]
+    assert problems[0].message.startswith("IpAddress: ")

@@ -30,7 +30,7 @@ JSON_CELLS = ("Tags", "Metadata")
 class Request:
     file: str
     position: int  # line number (JSON lines, CSV) or 1-based item (JSON array)
-    where: str  # "line 3" / "item 3"
+    where: str  # "line 3" / "line 12 (item 3)"
     fields: dict[str, Any]  # with its ClientToken (its own, or the line token)
     own_token: bool
 
@@ -137,17 +137,48 @@ def _jsonl_items(text: str) -> list[tuple[int, str, Any]]:
             items.append((number, f"line {number}", json.loads(line)))
         except ValueError as exc:
             items.append((number, f"line {number}", Problem("", "", f"not JSON ({exc})")))
+        except RecursionError:
+            items.append((number, f"line {number}", Problem("", "", "nested too deeply")))
     return items
 
 
 def _array_items(text: str) -> list[tuple[int, str, Any]]:
+    """Items of a JSON array, each with the line it starts on ("line 7 (item 3)")."""
     try:
         value = json.loads(text)
     except ValueError as exc:
         return [(1, f"line {getattr(exc, 'lineno', 1)}", Problem("", "", f"not JSON ({exc})"))]
+    except RecursionError:
+        return [(1, "line 1", Problem("", "", "nested too deeply"))]
     if not isinstance(value, list):
         return [(1, "line 1", Problem("", "", "not a JSON array of requests"))]
-    return [(index, f"item {index}", item) for index, item in enumerate(value, start=1)]
+    starts = _item_offsets(text)
+    items = []
+    for index, item in enumerate(value, start=1):
+        line = text.count("\n", 0, starts[index - 1]) + 1 if len(starts) == len(value) else None
+        where = f"line {line} (item {index})" if line else f"item {index}"
+        items.append((index, where, item))
+    return items
+
+
+def _item_offsets(text: str) -> list[int]:
+    """Where each top-level item of a valid JSON array starts (raw_decode walks the items)."""
+    decoder = json.JSONDecoder()
+    offsets: list[int] = []
+    at = text.index("[") + 1
+    while True:
+        at = _skip(text, at, " \t\r\n")
+        if text[at] == "]":
+            return offsets
+        offsets.append(at)
+        _, at = decoder.raw_decode(text, at)
+        at = _skip(text, at, " \t\r\n,")
+
+
+def _skip(text: str, at: int, characters: str) -> int:
+    while at < len(text) and text[at] in characters:
+        at += 1
+    return at
 
 
 def _csv_items(text: str) -> list[tuple[int, str, Any]]:

@@ -378,6 +378,9 @@ def test_usage_errors_and_an_unreachable_endpoint_exit_2_with_one_line(cli):
     assert unreachable.returncode == 2
     assert unreachable.stderr.startswith("cgw.py status: queue cgw-requests: cannot reach")
     assert len(unreachable.stderr.strip().splitlines()) == 1
+    not_a_url = cli.run("status", "--endpoint", "mns.example")
+    assert not_a_url.returncode == 2
+    assert not_a_url.stderr.startswith("cgw.py status: endpoint mns.example: InvalidHost")
     missing = cli.run("status", "--queue", "no-such-queue")
     assert missing.returncode == 1
     assert missing.stderr.startswith("cgw.py status: queue no-such-queue: QueueNotExist")

@@ -62,7 +62,12 @@ class Mns:
 
     @classmethod
     def connect(cls, endpoint: str, key_id: str, secret: str, token: str = "") -> Mns:
-        return cls(Account(endpoint, key_id, secret, token))
+        try:
+            return cls(Account(endpoint, key_id, secret, token))
+        except MNSExceptionBase as exc:  # e.g. InvalidHost: not an http(s) URL
+            raise CliError(
+                f"endpoint {endpoint}: {exc.type}: {_one_line(exc.message)}", True
+            ) from None
 
     # -- queues ---------------------------------------------------------------------------
     def send(self, queue: str, bodies: list[str]) -> list[str]:

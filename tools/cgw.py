@@ -120,6 +120,11 @@ def send(args: argparse.Namespace, out: TextIO) -> int:
             print(problem, file=sys.stderr)
         print(f"nothing sent: {len(exc.problems)} problem(s)", file=sys.stderr)
         return USAGE
+    if args.results:
+        try:  # before anything is sent: a results file that cannot be written is a usage error
+            Path(args.results).write_text("", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--results {args.results}: cannot write ({exc.strerror})") from None
     mns = connect(args)
     tracker = outcomes.Tracker.of(requests)
     inbox = None

@@ -386,3 +386,8 @@ def test_usage_errors_and_an_unreachable_endpoint_exit_2_with_one_line(cli):
     assert missing.stderr.startswith("cgw.py status: queue no-such-queue: QueueNotExist")
     assert cli.run("send").returncode == 2  # argparse: FILE is required
     assert cli.run("send", "absent.jsonl").returncode == 2
+    good = cli.file("good.jsonl", json.dumps(request(1)) + "\n")
+    unwritable = cli.run("send", good, "--results", "no-such-dir/out.jsonl")
+    assert unwritable.returncode == 2
+    assert unwritable.stderr.startswith("cgw.py send: --results no-such-dir/out.jsonl: cannot")
+    assert cli.calls("BatchSendMessage") == []

@@ -206,6 +206,25 @@ def test_sending_the_same_file_twice_makes_no_second_gateway(cli):
     assert len(cli.gateways()) == 2
 
 
+def test_a_send_that_fails_part_of_the_way_says_so_and_sending_again_is_safe(cli):
+    branches = cli.file("b.jsonl", "".join(json.dumps(request(n)) + "\n" for n in range(1, 21)))
+    # One BatchSendMessage goes through, the next is throttled: 16 of 20 sent.
+    cli.faults(
+        [{"service": "mns", "action": "BatchSendMessage", "rate_limit_qps": 0.001, "burst": 1}]
+    )
+    first = cli.run("send", branches, "--no-wait")
+    assert first.returncode == 1
+    assert first.stderr.startswith("cgw.py send: queue cgw-requests: Throttling.User")
+    assert first.stderr.rstrip().endswith("(16 of 20 sent before it)")
+    cli.faults([])
+    again = cli.run("send", branches, "--timeout", "90")
+    assert again.returncode == 0, again.stdout
+    assert "20 created, 0 failed" in again.stdout
+    queue = cli.outputs["RequestQueueName"]
+    wait_for(lambda: cli.count(queue) == 0, "the request queue empty")
+    assert len(cli.gateways()) == 20  # the 16 sent twice were returned, not made again
+
+
 def test_no_wait_sends_and_returns(cli):
     branches = cli.file("one.jsonl", json.dumps(request(9)) + "\n")
     result = cli.run("send", branches, "--no-wait", "--results", "sent.jsonl")

@@ -74,10 +74,15 @@ class Mns:
         """Send bodies (Base64-encoded, the SDK default, as a workflow does); their message ids."""
         ids: list[str] = []
         q = self.account.get_queue(queue)
-        with about(f"queue {queue}"):
-            for start in range(0, len(bodies), BATCH):
-                sent = q.batch_send_message([Message(b) for b in bodies[start : start + BATCH]])
-                ids.extend(m.message_id for m in sent)
+        try:
+            with about(f"queue {queue}"):
+                for start in range(0, len(bodies), BATCH):
+                    batch = [Message(b) for b in bodies[start : start + BATCH]]
+                    ids.extend(m.message_id for m in q.batch_send_message(batch))
+        except CliError as exc:
+            if not ids:
+                raise
+            raise CliError(f"{exc} ({len(ids)} of {len(bodies)} sent before it)") from None
         return ids
 
     def counts(self, queue: str) -> dict[str, int]:

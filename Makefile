@@ -12,7 +12,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # (docs/platform.md, "SDKs and loopback proxies").
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv browser test lint format run console localcloud invoke package bench soak fuzz clean
+.PHONY: help venv browser test lint format run console localcloud invoke package bench soak fuzz clean send status redrive
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,18 @@ console: venv ## make run, then keep localcloud up with its console at :CONSOLE_
 invoke: venv ## Invoke the function with fc2: EVENT=events/<file> [ENDPOINT=https://<account>.<region>.fc.aliyuncs.com]
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/direct-request.json [ENDPOINT=...] [ARGS=--log]"; exit 2; }
 	$(PY) tools/invoke.py $(EVENT) $(if $(ENDPOINT),--endpoint $(ENDPOINT)) $(ARGS)
+
+# --- the operator's command line (tools/cgw.py; docs/operating.md) -----------------------------
+# MNS_ENDPOINT and ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET (/ _SECURITY_TOKEN) come from the environment.
+send: venv ## Send requests, follow their outcomes: ARGS="events/cli/branches-100.csv [--results out.jsonl]"
+	@test -n "$(ARGS)" || { echo 'usage: make send ARGS="FILE... [--results OUT.jsonl] [--timeout S] [--no-wait]"'; exit 2; }
+	$(PY) tools/cgw.py send $(ARGS)
+
+status: venv ## Request queue, dead-letter queue and result topic at a glance (ARGS=--json)
+	$(PY) tools/cgw.py status $(ARGS)
+
+redrive: venv ## Move dead letters back to the request queue (ARGS="--dry-run" / "--limit N")
+	$(PY) tools/cgw.py redrive $(ARGS)
 
 package: venv ## Build build/function.zip for FC python3.10 linux x86_64 (any build Python); prints size and sha256
 	$(PY) tools/package.py $(ARGS)

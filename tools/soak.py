@@ -273,7 +273,9 @@ def report(requests, sends, outcomes, dead, state, calls, publishes, invocations
         print(f"  {name:<36} {value}")
     if dead:
         print("\ndead-letter queue")
-        reasons = Counter(d.get("deadletterreason", "?")[:120] for d in dead)
+        reasons: Counter[str] = Counter()
+        for reason, count in (trigger.get("dead_letter_reasons") or {}).items():
+            reasons[reason[:120]] += count  # the letters carry no reason (EventBridge's shape)
         for reason, count in reasons.most_common():
             print(f"  {count} x {reason}")
 

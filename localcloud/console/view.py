@@ -51,12 +51,12 @@ class Inputs:
 
 
 def snapshot(inputs: Inputs) -> dict[str, Any]:
-    dead_letter_queues = _dead_letter_queues(inputs.fc_state)
+    reasons = dead_letter_reasons(inputs.fc_state)
     return {
         "time": inputs.now,
         "stack": _stack(inputs.deployment, inputs.fc_state),
         "queues": [
-            _queue(name, q, inputs.now, name in dead_letter_queues)
+            _queue(name, q, inputs.now, reasons.get(name))
             for name, q in inputs.mns.get("queues", {}).items()
         ],
         "functions": _functions(inputs.fc_state, inputs.fc_activity),
@@ -148,60 +148,55 @@ def _stack(deployment: Mapping[str, Any] | None, fc_state: Mapping[str, Any]) ->
     }
 
 
-def _dead_letter_queues(fc_state: Mapping[str, Any]) -> set[str]:
-    names = set()
+def dead_letter_reasons(fc_state: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Per dead-letter queue: why the triggers writing to it dead-lettered messages (reason ->
+    count). EventBridge puts no reason in a letter (it is the event exactly as pushed), so the
+    reasons come from the triggers' state, counted since localcloud started or was reset."""
+    out: dict[str, dict[str, int]] = {}
     for trigger in fc_state.get("triggers", {}).values():
         dlq = (trigger.get("settings") or {}).get("dead_letter_queue")
         if dlq:
-            names.add(dlq)
-    return names
+            counts = out.setdefault(dlq, {})
+            for reason, count in (trigger.get("dead_letter_reasons") or {}).items():
+                counts[reason] = counts.get(reason, 0) + count
+    return out
 
 
 # -- queues ----------------------------------------------------------------------------------
-def _queue(name: str, q: Mapping[str, Any], now: float, dead_letters: bool) -> dict[str, Any]:
-    messages = [_message(m, now, dead_letters) for m in q.get("messages", [])]
+def _queue(
+    name: str, q: Mapping[str, Any], now: float, reasons: dict[str, int] | None
+) -> dict[str, Any]:
+    messages = [_message(m, now) for m in q.get("messages", [])]
     view = {
         "name": name,
-        "dead_letter_queue": dead_letters,
+        "dead_letter_queue": reasons is not None,
         "visible": q.get("visible", 0),
         "in_flight": q.get("in_flight", 0),
         "delayed": q.get("delayed", 0),
         "oldest_age_s": _round(q.get("oldest_age_s")),
         "messages": messages,
     }
-    if dead_letters:
-        view["reasons"] = dict(Counter(m["reason"] or "(no reason given)" for m in messages))
+    if reasons is not None:
+        view["reasons"] = dict(reasons)
     return view
 
 
-def _message(m: Mapping[str, Any], now: float, dead_letter: bool) -> dict[str, Any]:
+def _message(m: Mapping[str, Any], now: float) -> dict[str, Any]:
     parsed = parse_body(m["body"])
     request = parsed
-    reason = None
-    if dead_letter and isinstance(parsed, dict):
-        reason = dead_letter_reason(parsed)
-        inner = (parsed.get("data") or {}) if isinstance(parsed.get("data"), dict) else {}
-        if isinstance(inner.get("messageBody"), str):
-            request = parse_body(inner["messageBody"])
+    # A dead letter is the pushed event: a CloudEvent (or RawData object) around the request.
+    inner = parsed.get("data", parsed) if isinstance(parsed, dict) else None
+    if isinstance(inner, dict) and isinstance(inner.get("messageBody"), str):
+        request = parse_body(inner["messageBody"])
     body, note = shown_body(m["body"])
     return {
         "message_id": m["message_id"],
         "dequeue_count": m.get("dequeue_count", 0),
         "age_s": _round(max(0.0, now - m.get("enqueue_time", now * 1000) / 1000)),
         "summary": _summary(request),
-        "reason": reason,
         "body": body,
         "note": note,
     }
-
-
-def dead_letter_reason(letter: Mapping[str, Any]) -> str | None:
-    """Why a letter is dead: the extension attribute the trigger adds to the failed event."""
-    for key in ("deadletterreason", "reason"):
-        value = letter.get(key)
-        if isinstance(value, str) and value:
-            return value[:300]
-    return None
 
 
 def _summary(request: Any) -> dict[str, str]:

@@ -23,9 +23,12 @@ streaming runs it:
 - how many pushes are in flight at once: `maximumTasks` when the config sets it (FC documents it
   as effective for Kafka sources only, so template.yml leaves it out), else the function's
   instance limit (`--max-instances`): a push occupies one instance for as long as it runs.
-A dead-lettered message is the CloudEvent that failed, plus two extension attributes
-(localcloud's choice, so that the reason is visible): `deadletterreason` (the function's error or
-the API error) and `pushattempts`.
+A dead-lettered message is what EventBridge documents for an event stream's dead-letter queue,
+"the raw event data": one MNS message per failed event, whose body is that event exactly as it
+was pushed (the CloudEvent, or the `data` object with `eventSchema: RawData`), JSON text, no
+attributes added (https://www.alibabacloud.com/help/en/eventbridge/user-guide/retry-and-dead-letter).
+Why it failed is not in the letter; localcloud keeps it in the trigger's state instead
+(`dead_letter_reasons`: reason -> count, and each push in `history`).
 
 `mns_topic`: an in-process subscription (`add_listener`) whose payload is the FC topic event
 (JSON or STREAM, docs/platform.md, "Topic trigger events"); each published message is pushed on
@@ -318,6 +321,7 @@ class QueueTrigger:
             "dropped": 0,
         }
         self.history: deque[dict[str, Any]] = deque(maxlen=PUSH_HISTORY)
+        self.dead_letter_reasons: dict[str, int] = {}  # not in the letters (EventBridge's shape)
         self._thread = threading.Thread(
             target=self._poll, name=f"eventbridge-{trigger.name}", daemon=True
         )
@@ -347,6 +351,7 @@ class QueueTrigger:
                 "in_flight_pushes": self._in_flight,
                 "blocked": self.blocked,
                 **self.stats,
+                "dead_letter_reasons": dict(self.dead_letter_reasons),
             }
 
     # -- polling ---------------------------------------------------------------------------
@@ -565,12 +570,12 @@ class QueueTrigger:
             return
         if cfg.dead_letter_queue:
             for h in held:
-                event = dict(h.event)
-                event["deadletterreason"] = reason[:2000]
-                event["pushattempts"] = attempts
-                self.mns.send_message(cfg.dead_letter_queue, json.dumps(event, ensure_ascii=False))
+                letter = json.dumps(h.event, ensure_ascii=False)
+                self.mns.send_message(cfg.dead_letter_queue, letter)
             with self._lock:
                 self.stats["dead_lettered"] += len(held)
+                key = reason[:2000]
+                self.dead_letter_reasons[key] = self.dead_letter_reasons.get(key, 0) + len(held)
         else:
             with self._lock:
                 self.stats["dropped"] += len(held)

@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yml"
 AUTH_KEY = "bgp-Console-Secret-9"
 XSS_NAME = "<img src=x onerror=window.__xss=1>"
+VPC_DOWN = {
+    "service": "vpc",
+    "action": "CreateCustomerGateway",
+    "error": {"status": 503, "code": "ServiceUnavailable", "message": "down"},
+}
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -35,7 +40,12 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[LocalCloud]:
-    with LocalCloud(template=TEMPLATE, trigger_time_scale=0.01) as cloud:
+    # MaxAttempts 2 and no batch window: an outage reaches the dead-letter queue in seconds.
+    with LocalCloud(
+        template=TEMPLATE,
+        template_parameters={"MaxAttempts": "2", "TriggerBatchWindowSeconds": 0},
+        trigger_time_scale=0.01,
+    ) as cloud:
         yield cloud
 
 
@@ -147,13 +157,16 @@ def test_markup_is_shown_as_text_and_secrets_never_reach_the_page(
     expect(row.locator('[data-field="name"]')).to_have_text(XSS_NAME)
     assert console.locator("#outcomes img").count() == 0
     assert console.evaluate("() => window.__xss") is None
-    # A letter holding a request with its AuthKey, peeked at in the dead-letter queue.
-    account = Account(deployed.cloud.base_url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+    # A request with its AuthKey goes to the dead-letter queue (the VPC API is down), and is
+    # peeked at there.
+    deployed.cloud.faults.set_rules([VPC_DOWN])
+    _send(deployed, [_request(41)])
     dlq = deployed.deployment.outputs["DeadLetterQueueName"]
-    letter = {"deadletterreason": "test letter", "data": {"messageBody": json.dumps(_request(41))}}
-    account.get_queue(dlq).send_message(Message(json.dumps(letter)))
-    expect(console.get_by_test_id("dead-letter-reason")).to_have_text("1 × test letter")
+    reason = console.get_by_test_id("dead-letter-reason")
+    expect(reason).to_contain_text("1 × ", timeout=90_000)
+    expect(reason).to_contain_text("ServiceUnavailable")
     console.locator(f'tr[data-queue="{dlq}"] button').click()
+    expect(console.get_by_test_id("peek-message")).to_contain_text("203.0.113.41")
     expect(console.get_by_test_id("peek-message")).to_contain_text("******")
     snapshot = console.evaluate("() => fetch('api/snapshot').then(r => r.text())")
     html = console.content()

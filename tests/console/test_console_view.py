@@ -13,7 +13,7 @@ from localcloud.console.view import (
     MASK,
     Inputs,
     call_result,
-    dead_letter_reason,
+    dead_letter_reasons,
     mask,
     outcome_row,
     parse_body,
@@ -83,11 +83,16 @@ def test_call_results():
     assert call_result(Call("vpc", "X", {}, status=None, code=None)) == "failed"
 
 
-def test_dead_letter_reason_is_the_trigger_extension_attribute():
-    assert dead_letter_reason({"deadletterreason": "function error: boom"}) == (
-        "function error: boom"
-    )
-    assert dead_letter_reason({"data": {}}) is None
+def test_dead_letter_reasons_come_from_the_triggers_writing_to_each_queue():
+    state = {
+        "triggers": {
+            "s/f/a": {"settings": {"dead_letter_queue": "dlq"}, "dead_letter_reasons": {"x": 2}},
+            "s/f/b": {"settings": {"dead_letter_queue": "dlq"}, "dead_letter_reasons": {"x": 1}},
+            "s/f/c": {"settings": {"dead_letter_queue": None}, "dead_letter_reasons": {"y": 1}},
+            "s/g/t": {"type": "mns_topic"},
+        }
+    }
+    assert dead_letter_reasons(state) == {"dlq": {"x": 3}}
 
 
 def _outcome(kind: str, **data):
@@ -130,7 +135,6 @@ def test_snapshot_counts_calls_per_second_and_masks_queue_messages():
     ]
     letter = {
         "specversion": "1.0",
-        "deadletterreason": "VPC API down",
         "data": {"messageBody": json.dumps({"IpAddress": "203.0.113.9", "AuthKey": SECRET})},
     }
     view = snapshot(
@@ -140,7 +144,11 @@ def test_snapshot_counts_calls_per_second_and_masks_queue_messages():
             fc_state={
                 "functions": {},
                 "triggers": {
-                    "s/f/t": {"type": "eventbridge", "settings": {"dead_letter_queue": "dlq"}}
+                    "s/f/t": {
+                        "type": "eventbridge",
+                        "settings": {"dead_letter_queue": "dlq"},
+                        "dead_letter_reasons": {"VPC API down": 1},
+                    }
                 },
             },
             fc_activity={},

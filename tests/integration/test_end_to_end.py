@@ -250,8 +250,11 @@ def test_unresolvable_failures_are_retried_by_the_trigger_then_dead_lettered():
         assert len(dead) == 1
         letter = json.loads(dead[0].body)
         assert letter["data"]["messageId"] == message_id
-        assert letter["pushattempts"] == 4
-        assert "TransientFailureError" in letter["deadletterreason"]
+        assert letter["specversion"] == "1.0"  # the CloudEvent as pushed (EventBridge's shape)
+        trigger = cloud.cloud.backends["fc"].running_trigger(*cloud.deployment.triggers[0])
+        state = trigger.state()
+        assert state["failed_pushes"] == 4
+        assert ["TransientFailureError" in r for r in state["dead_letter_reasons"]] == [True]
         assert stack.drained(stack.outputs["RequestQueueName"]) == 0
         assert stack.gateways() == []
 

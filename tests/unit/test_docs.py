@@ -19,7 +19,6 @@ MAX_README_LINES = 250
 PENDING_PAGES = frozenset(
     DOCS / name
     for name in (
-        "operating.md",
         "testing.md",
         "architecture.md",
     )

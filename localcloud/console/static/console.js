@@ -77,7 +77,9 @@ function renderQueues(queues) {
   for (const q of queues.filter((x) => x.dead_letter_queue)) {
     const reasons = Object.entries(q.reasons || {});
     letters.push(el("h3", {}, `${q.name}: ${q.visible + q.in_flight + q.delayed} letters`));
-    if (reasons.length === 0) letters.push(el("p", { class: "muted" }, "no dead letters"));
+    letters.push(el("p", { class: "muted" }, reasons.length
+      ? "dead-lettered since start, by reason (from the trigger; a letter itself carries none):"
+      : "nothing dead-lettered since start"));
     for (const [reason, count] of reasons) {
       letters.push(el("p", { "data-testid": "dead-letter-reason" }, `${count} × ${reason}`));
     }
@@ -89,7 +91,6 @@ function renderQueues(queues) {
   const items = shown.messages.map((m) =>
     el("div", { "data-testid": "peek-message" },
       el("h3", {}, `${m.message_id} · received ${m.dequeue_count}× · ${age(m.age_s)} old`),
-      m.reason ? el("p", { class: "failed" }, m.reason) : null,
       m.body !== null ? el("pre", {}, JSON.stringify(m.body, null, 2)) : el("p", { class: "muted" }, m.note)));
   replace("peek", el("h3", {}, `peek at ${shown.name} (first ${shown.messages.length})`),
     ...(items.length ? items : [el("p", { class: "muted" }, "empty")]));

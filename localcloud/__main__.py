@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             trigger_time_scale=args.trigger_time_scale,
         )
         if args.function_log:
-            cloud.cloud.backends["fc"].log_file = open(  # noqa: SIM115 (open while running)
+            cloud.cloud.backends.fc.log_file = open(  # noqa: SIM115 (open while running)
                 args.function_log, "a", encoding="utf-8"
             )
         for spec in args.restrict:

@@ -14,64 +14,26 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from localcloud.calls import CallLog
-from localcloud.credentials import (
-    DEFAULT_ACCESS_KEY_ID,
-    DEFAULT_ACCESS_KEY_SECRET,
-    Credential,
-    CredentialStore,
-)
+from localcloud import pipeline
+from localcloud.core import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Cloud, DropConnection
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Credential
 from localcloud.faults import FaultEngine, FaultRuleError
+from localcloud.fc.models import FcBackend
+from localcloud.fc.responses import FcResponses
+from localcloud.mns.models import MnsBackend
+from localcloud.mns.responses import MnsResponses
+from localcloud.template import Deployment, deploy
+from localcloud.vpc.models import VpcBackend
+from localcloud.vpc.responses import VpcResponses
 
 log = logging.getLogger("localcloud")
-
-DEFAULT_REGION = "cn-shanghai"
-DEFAULT_ACCOUNT_ID = "1234567890123456"
-
-
-class DropConnection(Exception):
-    """Raised by a service after committing a change: close the socket without any response."""
-
-
-class Backend(Protocol):
-    def reset(self) -> None: ...
-    def state(self) -> Any: ...
-
-
-class Service(Protocol):
-    def dispatch(self, request: Request) -> Response: ...
-
-
-@dataclass
-class Cloud:
-    """What every service shares: identity, credentials, faults, the call log and the backends."""
-
-    region: str = DEFAULT_REGION
-    account_id: str = DEFAULT_ACCOUNT_ID
-    quota: int = 100
-    credentials: CredentialStore = field(default_factory=CredentialStore)
-    faults: FaultEngine = field(default_factory=FaultEngine)
-    calls: CallLog = field(default_factory=CallLog)
-    backends: dict[str, Backend] = field(default_factory=dict)
-    base_url: str = ""  # set once the server is bound, e.g. http://127.0.0.1:PORT
-    # Run after every reset, e.g. to deploy the --template again onto the emptied backends.
-    reset_hooks: list[Callable[[], None]] = field(default_factory=list)
-
-    def reset(self) -> None:
-        for backend in self.backends.values():
-            backend.reset()
-        self.calls.clear()
-        self.faults.set_rules([])
-        for hook in self.reset_hooks:
-            hook()
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -114,8 +76,7 @@ class LocalCloud:
         self._template = template
         self._template_parameters = dict(template_parameters or {})
         self._code_uri = code_uri
-        self._fc_options = {"max_instances": fc_max_instances, "time_scale": trigger_time_scale}
-        self.deployment: Any = None  # localcloud.template.Deployment once deployed
+        self.deployment: Deployment | None = None
         self.cloud.faults = FaultEngine(seed=fault_seed)
         credentials = list(credentials) or [
             Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
@@ -125,20 +86,16 @@ class LocalCloud:
         self._host, self._port = host, port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.services: dict[str, Service] = {}
-        self._load_services()
-
-    def _load_services(self) -> None:
-        # Imported here so that each service package stays independent of the server module.
-        from localcloud.fc.responses import FcResponses
-        from localcloud.mns.responses import MnsResponses
-        from localcloud.vpc.responses import VpcResponses
-
-        self.services = {
-            "vpc": VpcResponses(self.cloud),
-            "mns": MnsResponses(self.cloud),
-            "fc": FcResponses(self.cloud, **self._fc_options),
-        }
+        backends = self.cloud.backends
+        backends.install(
+            VpcBackend(self.cloud.account_id, quota=lambda: self.cloud.quota),
+            MnsBackend(self.cloud.region, self.cloud.account_id),
+            FcBackend(self.cloud, max_instances=fc_max_instances, time_scale=trigger_time_scale),
+        )
+        # Each service's wire format; localcloud.pipeline runs every call through one of them.
+        self.vpc = VpcResponses(self.cloud, backends.vpc)
+        self.mns = MnsResponses(self.cloud, backends.mns)
+        self.fc = FcResponses(self.cloud, backends.fc)
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -164,8 +121,7 @@ class LocalCloud:
 
     def deploy_template(self) -> None:
         """Deploy the template given at construction onto the (running) backends."""
-        from localcloud.template import deploy
-
+        assert self._template is not None
         self.deployment = deploy(
             self.cloud,
             self._template,
@@ -175,10 +131,8 @@ class LocalCloud:
         log.info("deployed %s: %s", self._template, self.deployment.outputs)
 
     def stop(self) -> None:
-        for service in self.services.values():
-            close = getattr(service, "close", None)
-            if close is not None:
-                close()
+        for _, backend in self.cloud.backends.items():
+            backend.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -223,11 +177,11 @@ class LocalCloud:
         if path.startswith("/_localcloud"):
             return self._admin(request)
         if path.startswith("/2016-08-15/"):
-            return self.services["fc"].dispatch(request)
+            return pipeline.run(self.cloud, self.fc, request)
         auth = request.headers.get("Authorization", "")
         if auth.startswith("MNS ") or path.startswith(("/queues", "/topics")):
-            return self.services["mns"].dispatch(request)
-        return self.services["vpc"].dispatch(request)
+            return pipeline.run(self.cloud, self.mns, request)
+        return pipeline.run(self.cloud, self.vpc, request)
 
     def _admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_localcloud").strip("/")

@@ -29,8 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from localcloud.fc.errors import FcError
+from localcloud.mns.errors import MnsError
+
 if TYPE_CHECKING:
-    from localcloud.server import Cloud
+    from localcloud.core import Cloud
 
 QUEUE_TRIGGER_METADATA = "CgwProvisioner::QueueTrigger"
 LOCAL_CODE_URI = "LocalCodeUri"
@@ -322,9 +325,6 @@ def deploy(
     """Create the template's resources in `cloud` (queues, topics, role, service, function,
     triggers). `code_uri` (a directory, or {function logical id: directory}) overrides the
     functions' LocalCodeUri."""
-    from localcloud.fc.models import FcError
-    from localcloud.mns.models import MnsError
-
     path = Path(path).resolve()
     template = load(path)
     resolver = Resolver(template, cloud.region, cloud.account_id, parameters, cloud.base_url)
@@ -335,7 +335,7 @@ def deploy(
     if unsupported:
         listed = ", ".join(f"{n} ({t})" for n, t in sorted(unsupported.items()))
         raise TemplateError(f"resource types localcloud cannot deploy: {listed}")
-    mns, fc = cloud.backends["mns"], cloud.backends["fc"]
+    mns, fc = cloud.backends.mns, cloud.backends.fc
     deployment = Deployment()
     by_type: dict[str, list[str]] = {}
     for name, resource in resources.items():

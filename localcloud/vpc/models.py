@@ -1,6 +1,6 @@
 """VPC state and rules: customer gateways of one account, per region.
 
-`VpcBackend` is what `cloud.backends["vpc"]` holds. Every method validates its input with the
+`VpcBackend` is what `cloud.backends.vpc` holds. Every method validates its input with the
 API's own rules (localcloud.vpc.rules) and raises VpcError with the real code, so tests and
 benchmarks may seed or inspect state directly and get the same answers as over HTTP. One lock
 serialises every read and change, which makes CreateCustomerGateway atomic: IP uniqueness, the
@@ -271,6 +271,9 @@ class VpcBackend:
     def reset(self) -> None:
         with self._lock:
             self._regions.clear()
+
+    def close(self) -> None:
+        """Nothing to stop: the VPC backend runs no threads."""
 
     def _new_id(self, region: regions.Region) -> str:
         while True:

@@ -257,13 +257,13 @@ def test_template_deploys_on_localcloud_as_described(tmp_path):
         account, region = cloud.cloud.account_id, cloud.cloud.region
         assert env["SUCCESS_DESTINATION"] == f"acs:mns:{region}:{account}:/topics/cgw-outcomes"
         assert env["VPC_ENDPOINT"] == env["MNS_ENDPOINT"] == cloud.cloud.base_url
-        mns = cloud.cloud.backends["mns"]
+        mns = cloud.cloud.backends.mns
         assert set(mns.list_queues()) >= {
             outputs["RequestQueueName"],
             outputs["DeadLetterQueueName"],
         }
         assert outputs["ResultTopicName"] in mns.list_topics()
-        role = cloud.cloud.credentials.get(cloud.cloud.backends["fc"].role_credential.access_key_id)
+        role = cloud.cloud.credentials.get(cloud.cloud.backends.fc.role_credential.access_key_id)
         assert role.allowed_actions == {
             "CreateCustomerGateway",
             "DescribeCustomerGateways",
@@ -280,7 +280,7 @@ def test_deploy_trigger_tool_creates_the_trigger_with_fc2(monkeypatch, capsys):
     from tools import deploy_trigger
 
     with LocalCloud(template=TEMPLATE) as cloud:
-        fc = cloud.cloud.backends["fc"]
+        fc = cloud.cloud.backends.fc
         service, function, name = cloud.deployment.triggers[0]
         fc.delete_trigger(service, function, name)
         monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY_ID)

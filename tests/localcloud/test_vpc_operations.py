@@ -369,4 +369,4 @@ def test_admin_state_and_calls(make_sdk, localcloud):
     urllib.request.urlopen(
         urllib.request.Request(f"{base}/_localcloud/reset", data=b"", method="POST"), timeout=10
     ).close()
-    assert localcloud.cloud.backends["vpc"].customer_gateways() == []
+    assert localcloud.cloud.backends.vpc.customer_gateways() == []

@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10))),python3)
 
-# Both VPC SDKs send loopback traffic through a proxy when one is set (see wire.md 1.4).
+# Both VPC SDKs send loopback traffic through a proxy when one is set: the same list as
+# PROXY_VARIABLES in tools/localcloud_process.py (Python code drops them from there).
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
 .PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean

@@ -24,7 +24,7 @@ from collections import Counter
 from typing import Any
 
 from bench.instances import FunctionPool, Message, PoolResult
-from bench.localcloud_process import LocalCloudProcess
+from bench.localcloud_process import BenchCloud
 
 POLICIES = ("ours", "fixed", "full_jitter", "adaptive")
 LATENCY_MS = 20
@@ -62,7 +62,7 @@ def faults(limit_qps: float, latency_ms: float) -> list[dict[str, Any]]:
 
 
 def run_policy(
-    cloud: LocalCloudProcess,
+    cloud: BenchCloud,
     policy: str,
     *,
     n: int,
@@ -172,13 +172,17 @@ def run_policy_through_trigger(
     batch: int = BATCH,
 ) -> dict[str, Any]:
     """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
-    maximumTasks `workers`) -> FC instances on localcloud -> result topic (bench/stack.py)."""
-    from bench.stack import Stack
+    maximumTasks `workers`) -> FC instances on localcloud -> result topic (tools/stack.py)."""
+    from tools.stack import Stack
 
     load = messages(n, policy)
     tokens = {m.client_token for m in load}
     with Stack(
-        policy=policy, batch_size=batch, maximum_tasks=workers, max_instances=workers
+        policy=policy,
+        policies_module="bench.baselines",
+        batch_size=batch,
+        maximum_tasks=workers,
+        max_instances=workers,
     ) as stack:
         stack.cloud.faults(faults(limit_qps, latency_ms))
         started = time.time()
@@ -229,7 +233,7 @@ def measure(
                 for policy in policies
             },
         }
-    with LocalCloudProcess() as cloud:
+    with BenchCloud() as cloud:
         env = cloud.function_env(
             BENCH_REGION=cloud.info["region"],
             BENCH_ACCOUNT=cloud.info["account_id"],

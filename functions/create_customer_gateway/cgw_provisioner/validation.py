@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .redaction import SECRET_REQUEST_FIELDS
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32
 MAX_METADATA_BYTES = 4096
@@ -53,7 +55,6 @@ _FIELD_CODES = {
 }
 KNOWN_FIELDS = frozenset(_FIELD_CODES)  # the request's fields (the schema's properties)
 _MISSING_CODES = {"RegionId": "MissingRegionId", "IpAddress": "MissingIpAddress"}
-_SECRET_FIELDS = frozenset({"AuthKey"})
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _DOTTED_QUAD = re.compile(
@@ -624,7 +625,7 @@ def _explain(error: Any, path: list[str | int]) -> tuple[str, str]:
 
 def _shown(path: list[str | int], value: Any) -> str:
     """`value` quoted for a message: never a secret, never more than 64 characters."""
-    if path and path[0] in _SECRET_FIELDS:
+    if path and path[0] in SECRET_REQUEST_FIELDS:
         return "the value"
     text = repr(value)
     return text if len(text) <= 64 else text[:61] + "..."

@@ -4,7 +4,8 @@ queue trigger pushing batches to FC instances (worker processes), outcomes on th
 `Stack` starts `python -m localcloud --template template.yml` with the trigger's batch size and
 push concurrency as template parameters. The function's code directory is a small wrapper
 (written to a temporary directory) around the shipped package: its index.py builds the same
-`app.Instance`, optionally with one of bench/baselines.py's retry policies in place of ours,
+`app.Instance`, optionally with another retry policy in place of ours (the benchmarks pass
+bench/baselines.py's),
 and notes when each message's processing starts and its outcome is published (a JSON line per
 event, appended to a timing file). Nothing of the shipped code is changed.
 """
@@ -19,17 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import FUNCTION_DIR, ROOT
-from bench.localcloud_process import LocalCloudProcess
+from tools.localcloud_process import LocalCloudProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_DIR = ROOT / "functions" / "create_customer_gateway"
 
 REQUEST_QUEUE = "cgw-requests"
 DEAD_LETTER_QUEUE = "cgw-requests-dlq"
 RESULT_TOPIC = "cgw-outcomes"
 INBOX = "cgw-bench-inbox"
 
-WRAPPER_INDEX = '''"""Benchmark wrapper around the shipped function (bench/stack.py): the same
-app, optionally a baseline retry policy, and timing notes. Written by the benchmark."""
-import json, os, random, signal, sys, threading, time
+WRAPPER_INDEX = '''"""Wrapper around the shipped function (tools/stack.py): the same app,
+optionally another retry policy, and timing notes. Written by tools/stack.py."""
+import importlib, json, os, random, signal, sys, threading, time
 
 _here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(_here, "bench_config.json"), encoding="utf-8") as _f:
@@ -77,9 +80,8 @@ def initializer(context):
 
     overrides = {"validator": _TimedValidator(RequestValidator())}
     if _CONFIG["policy"] != "ours":
-        from bench.baselines import BASELINES
-
-        overrides["vpc_policy"] = BASELINES[_CONFIG["policy"]]()
+        policies = importlib.import_module(_CONFIG["policies_module"])
+        overrides["vpc_policy"] = policies.BASELINES[_CONFIG["policy"]]()
     _instance = app.Instance.build(context, **overrides)
     _instance.publisher = _TimedPublisher(_instance.publisher)
 
@@ -121,6 +123,7 @@ class Stack:
         self,
         *,
         policy: str = "ours",
+        policies_module: str | None = None,
         batch_size: int = 10,
         batch_window_s: float = 1,
         maximum_tasks: int = 4,
@@ -132,9 +135,12 @@ class Stack:
         kill_probability: float = 0.0,
         kill_after_s: tuple[float, float] = (0.05, 2.0),
     ) -> None:
-        """`kill_probability`: share of invocations whose instance is SIGKILLed after a random
+        """`policy`: "ours", or a key of `policies_module`'s BASELINES (e.g. bench.baselines).
+        `kill_probability`: share of invocations whose instance is SIGKILLed after a random
         delay in `kill_after_s` unless the invocation has ended by then (killed mid-batch)."""
-        self._dir = tempfile.TemporaryDirectory(prefix="bench-stack-")
+        if policy != "ours" and not policies_module:
+            raise ValueError(f"policy {policy!r} needs the policies_module that defines it")
+        self._dir = tempfile.TemporaryDirectory(prefix="localcloud-stack-")
         work = Path(self._dir.name)
         self.code_dir = work / "code"
         self.code_dir.mkdir()
@@ -148,6 +154,7 @@ class Stack:
                 {
                     "root": str(ROOT),
                     "policy": policy,
+                    "policies_module": policies_module,
                     "timing": str(self.timing_path),
                     "kill_probability": kill_probability,
                     "kill_after_s": list(kill_after_s),
@@ -162,6 +169,8 @@ class Stack:
             **(extra_parameters or {}),
         }
         args = [
+            "--quota",
+            "1000000",
             "--template",
             str(ROOT / "template.yml"),
             "--code-uri",
@@ -176,7 +185,7 @@ class Stack:
         ]
         for name, value in parameters.items():
             args += ["--parameter", f"{name}={value}"]
-        self.cloud = LocalCloudProcess(*args)
+        self.cloud = LocalCloudProcess(*args, timeout=30)
 
     def __enter__(self) -> Stack:
         self.cloud.__enter__()

@@ -100,11 +100,11 @@ class Instance:
 
             overrides["vpc_for"] = vpc_for
         if "publisher" not in overrides:
-            from .destinations import Publisher
+            from .destinations import Publisher, import_fc_sdk
 
             overrides["publisher"] = Publisher(config.mns_endpoint, config.fc_endpoint)
             if "fc" in (config.success_destination.kind, config.failure_destination.kind):
-                import fc2  # noqa: F401  (warm the import in the initializer, not mid-invocation)
+                import_fc_sdk()  # in the initializer, not mid-invocation
         return cls(
             config=config,
             validator=overrides.pop("validator", None) or RequestValidator(),

@@ -132,7 +132,9 @@ def _worker(
         from bench.trace import TracedPolicy
         from cgw_provisioner.retry import policy_named
 
-        inner = overrides.get("vpc_policy") or policy_named(env.get("RETRY_POLICY", "adaptive"))
+        inner = overrides.get("vpc_policy") or policy_named(
+            env.get("RETRY_POLICY", "share-limiter")
+        )
         trace = overrides["vpc_policy"] = TracedPolicy(inner, name)
     instance = app.Instance.build(_context(env, f"{name}-init"), environ=env, **overrides)
     instance.publisher = _TimedPublisher(instance.publisher, published, ids)

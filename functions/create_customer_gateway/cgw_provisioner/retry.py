@@ -300,12 +300,12 @@ def full_jitter(attempt: int, base: float, cap: float, rand: Callable[[], float]
     return rand() * min(cap, base * 2 ** max(0, attempt - 1))
 
 
-class AdaptivePolicy:
-    """The default: the adaptive limiter paces sends; retries wait a short full-jitter delay,
-    and at least the service's retry-after. Throttled retries need no long sleep of their own:
-    the limiter spaces them at the learned rate."""
+class ShareLimiterPolicy:
+    """The default (RETRY_POLICY=share-limiter): the ShareLimiter paces sends; retries wait a
+    short full-jitter delay, and at least the service's retry-after. Throttled retries need no
+    long sleep of their own: the limiter spaces them at the learned rate."""
 
-    name = "adaptive"
+    name = "share-limiter"
 
     def __init__(
         self,
@@ -397,9 +397,9 @@ class FixedWaitPolicy(FullJitterPolicy):
 
 
 def policy_named(name: str) -> RetryPolicy:
-    """The policy for RETRY_POLICY (adaptive, full-jitter, fixed)."""
+    """The policy for RETRY_POLICY (share-limiter, full-jitter, fixed)."""
     policies: dict[str, Callable[..., RetryPolicy]] = {
-        "adaptive": AdaptivePolicy,
+        "share-limiter": ShareLimiterPolicy,
         "full-jitter": FullJitterPolicy,
         "fixed": FixedWaitPolicy,
     }

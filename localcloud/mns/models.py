@@ -156,7 +156,7 @@ class MnsBackend:
             self._queues[name] = Queue(name, values)
             return True
 
-    def setqueue_attributes(self, name: str, **attributes: Any) -> None:
+    def set_queue_attributes(self, name: str, **attributes: Any) -> None:
         with self._cond:
             q = self._queue(name)
             values, _ = queue_attributes({**q.attributes, **attributes})

@@ -58,6 +58,16 @@ def test_create_queue_returns_location_and_attributes(account, localcloud):
     assert attrs.create_time > 0
 
 
+def test_set_queue_attributes_changes_only_what_it_names(account, localcloud):
+    queue = account.get_queue("orders")
+    queue.create(QueueMeta(vis_timeout=30, max_msg_size=2048))
+    queue.set_attributes(QueueMeta(vis_timeout=90))
+    attrs = queue.get_attributes()
+    assert (attrs.visibility_timeout, attrs.maximum_message_size) == (90, 2048)
+    [call] = localcloud.cloud.calls.snapshot()[-2:-1]  # the SetQueueAttributes call
+    assert (call["action"], call["status"]) == ("SetQueueAttributes", 204)
+
+
 def test_create_queue_is_idempotent_but_conflicts_on_different_attributes(account, localcloud):
     queue = account.get_queue("orders")
     queue.create(QueueMeta(vis_timeout=30))

@@ -12,7 +12,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # PROXY_VARIABLES in tools/localcloud_process.py (Python code drops them from there).
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean
+.PHONY: help venv check test lint types layers format run localcloud invoke package bench soak fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,11 +29,24 @@ lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The function is checked with --strict; localcloud, tools and bench with mypy's defaults plus
+# pyproject.toml's [tool.mypy] (their seams are typed, their insides as far as it pays).
+types: venv ## mypy: --strict for the function, the default checks for localcloud, tools, bench
+	$(VENV)/bin/mypy --strict functions/create_customer_gateway/cgw_provisioner \
+		functions/create_customer_gateway/index.py
+	$(VENV)/bin/mypy localcloud tools bench
+
+layers: venv ## The import contracts (tools/layers.py; tests/unit/test_layers.py runs them too)
+	$(PY) tools/layers.py
+
+check: venv lint types ## The quick loop: lint, types, layers and the fast unit tests (seconds)
+	$(PY) -m pytest tests/unit -m "not slow" -q -p no:cacheprovider
+
 format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: venv lint ## Lint, then run the whole test suite (unit, localcloud, integration)
+test: venv lint types ## Lint and types, then the whole test suite (unit with the layers, localcloud, integration)
 	$(PY) -m pytest
 
 localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
@@ -50,7 +63,7 @@ package: venv ## Build build/function.zip, the code zip template.yml deploys (up
 	$(PY) tools/package.py $(ARGS)
 
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist
 
 # --- benchmarks and the reliability suite (bench/, tools/soak.py, tests/fuzz/) -----------------
 FUZZ_EXAMPLES ?= 5000

@@ -61,6 +61,7 @@ def _timed(code: str, env: dict[str, str]) -> tuple[float, str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stdout is not None  # (stdout=PIPE)
     line = process.stdout.readline()
     elapsed = time.perf_counter() - started
     _, err = process.communicate(timeout=60)

@@ -20,6 +20,7 @@ import os
 import queue
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,8 +99,18 @@ class _TimedPublisher:
     def __init__(self, publisher: Any, published: dict[str, float], ids: dict[str, list]) -> None:
         self._publisher, self._published, self._ids = publisher, published, ids
 
-    def publish(self, destination: Any, event: dict[str, Any], tag: str, *args, **kwargs) -> Any:
-        answer = self._publisher.publish(destination, event, tag, *args, **kwargs)
+    def publish(
+        self,
+        destination: Any,
+        event: Mapping[str, Any],
+        tag: str,
+        credentials: Any,
+        *,
+        timeout: float,
+    ) -> str | None:
+        answer: str | None = self._publisher.publish(
+            destination, event, tag, credentials, timeout=timeout
+        )
         self._published[event["subject"]] = time.time()
         self._ids.setdefault(event["subject"], []).append(event["id"])
         return answer

@@ -21,6 +21,7 @@ import math
 import statistics
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from bench.instances import FunctionPool, Message, PoolResult
@@ -32,7 +33,7 @@ BATCH = 10
 WORKERS = 4
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
     if not values:
         return math.nan

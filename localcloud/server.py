@@ -102,9 +102,9 @@ class LocalCloud:
         self._server = make_server(
             self._host, self._port, self.wsgi_app, threaded=True, request_handler=_QuietHandler
         )
-        self._server.daemon_threads = True
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
         host, port = self._server.server_address[:2]
-        self.cloud.base_url = f"http://{host}:{port}"
+        self.cloud.base_url = f"http://{host!s}:{port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud", daemon=True
         )
@@ -151,7 +151,7 @@ class LocalCloud:
 
     def ready_info(self) -> dict[str, Any]:
         default = self.cloud.credentials.all()[0]
-        info = {
+        info: dict[str, Any] = {
             **self.urls,
             "region": self.cloud.region,
             "account_id": self.cloud.account_id,

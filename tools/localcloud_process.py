@@ -19,7 +19,7 @@ import time
 import urllib.request
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 
@@ -40,12 +40,15 @@ def drop_proxies(environ: MutableMapping[str, str] = os.environ) -> None:
         environ.pop(name, None)
 
 
-def clean_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+def clean_env(base: Mapping[str, str] | None = None, /, **extra: str) -> dict[str, str]:
     """A copy of the environment without proxies, with `extra` set."""
     env = dict(os.environ if base is None else base)
     drop_proxies(env)
     env.update(extra)
     return env
+
+
+P = TypeVar("P", bound="LocalCloudProcess")
 
 
 class LocalCloudStartError(RuntimeError):
@@ -116,7 +119,7 @@ class LocalCloudProcess:
             self._stderr.close()
         self._dir.cleanup()
 
-    def __enter__(self) -> LocalCloudProcess:
+    def __enter__(self: P) -> P:
         try:
             self.start()
         except BaseException:

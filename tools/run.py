@@ -115,7 +115,8 @@ def collect_outcomes(inbox, requests: list[Request], timeout: float, progress=No
                 event = json.loads(message.message_body)
             except ValueError:
                 continue
-            request = by_id.get(((event.get("data") or {}).get("trigger") or {}).get("messageId"))
+            message_id = ((event.get("data") or {}).get("trigger") or {}).get("messageId")
+            request = by_id.get(message_id) if isinstance(message_id, str) else None
             if request is not None and request.outcome is None:
                 request.outcome = event
         if progress:

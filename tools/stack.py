@@ -230,7 +230,7 @@ class Stack:
 
         inbox = self.cloud.mns().get_queue(INBOX)
         inbox.set_encoding(False)
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             try:
                 batch = inbox.batch_receive_message(16, wait_seconds=0)
@@ -253,7 +253,7 @@ class Stack:
 
         queue = self.cloud.mns().get_queue(DEAD_LETTER_QUEUE)
         queue.set_encoding(False)
-        bodies = []
+        bodies: list[str] = []
         while True:
             try:
                 batch = queue.batch_receive_message(16, wait_seconds=0)

@@ -134,7 +134,7 @@ class FcResponses:
         )
 
     def resolve(self, exchange: FcExchange, credential: Credential) -> Handler:
-        action = exchange.action
+        action = exchange.action or ""  # (None was refused by authenticate)
         if not credential.allows(action):
             raise FcError(
                 "AccessDenied",

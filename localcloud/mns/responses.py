@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.wrappers import Request, Response
 
@@ -88,7 +88,10 @@ class MnsResponses:
         request = exchange.request
         return mns_auth.verify(
             mns_auth.SignedRequest(
-                request.method, _resource(request), request.headers, exchange.body
+                request.method,
+                _resource(request),
+                cast("Mapping[str, str]", request.headers),  # case-insensitive, as required
+                exchange.body,
             ),
             self.cloud.credentials,
             mns_auth.utc_now(),
@@ -96,7 +99,7 @@ class MnsResponses:
 
     def resolve(self, exchange: _Context, credential: Credential) -> Handler:
         handler, action = exchange.handler, exchange.action
-        if handler is None:
+        if handler is None or action is None:
             raise MnsError("InvalidRequestURL", 400, "Http request URL format invalid.")
         if not credential.allows(action):
             raise MnsError(

@@ -350,6 +350,7 @@ def _paced(rate):
     return limiter
 
 
+@pytest.mark.slow
 def test_a_retry_keeps_its_place_ahead_of_later_work():
     """Real threads: while every thread is held by a retry-after, the one whose operation began
     first sends first, whatever order they queued in."""

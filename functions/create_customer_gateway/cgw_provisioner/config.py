@@ -160,20 +160,30 @@ def load(environ: Mapping[str, str]) -> Config:
             return options[0]
         return normalized
 
-    config = {
-        "success_destination": destination("SUCCESS_DESTINATION"),
-        "failure_destination": destination("FAILURE_DESTINATION"),
-        "vpc_endpoint": endpoint("VPC_ENDPOINT"),
-        "mns_endpoint": endpoint("MNS_ENDPOINT"),
-        "fc_endpoint": endpoint("FC_ENDPOINT"),
-        "max_attempts": integer("MAX_ATTEMPTS", 1, 100),
-        "batch_concurrency": integer("BATCH_CONCURRENCY", 1, 64),
-        "adopt_existing": flag("ADOPT_EXISTING"),
-        "log_level": choice("LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL")),
-        "deadline_margin_seconds": seconds("DEADLINE_MARGIN_SECONDS", 0.0, 600.0),
-        "api_timeout_seconds": seconds("API_TIMEOUT_SECONDS", 0.5, 120.0),
-        "retry_policy": choice("RETRY_POLICY", RETRY_POLICIES, RETRY_POLICY_ALIASES),
-    }
-    if problems:
+    # Every value is read before any problem is raised, so that the error lists them all.
+    success = destination("SUCCESS_DESTINATION")
+    failure = destination("FAILURE_DESTINATION")
+    endpoints = [endpoint(name) for name in ("VPC_ENDPOINT", "MNS_ENDPOINT", "FC_ENDPOINT")]
+    max_attempts = integer("MAX_ATTEMPTS", 1, 100)
+    batch_concurrency = integer("BATCH_CONCURRENCY", 1, 64)
+    adopt_existing = flag("ADOPT_EXISTING")
+    log_level = choice("LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL"))
+    deadline_margin = seconds("DEADLINE_MARGIN_SECONDS", 0.0, 600.0)
+    api_timeout = seconds("API_TIMEOUT_SECONDS", 0.5, 120.0)
+    retry_policy = choice("RETRY_POLICY", RETRY_POLICIES, RETRY_POLICY_ALIASES)
+    if problems or success is None or failure is None:
         raise ConfigError(problems)
-    return Config(**config)
+    return Config(
+        success_destination=success,
+        failure_destination=failure,
+        vpc_endpoint=endpoints[0],
+        mns_endpoint=endpoints[1],
+        fc_endpoint=endpoints[2],
+        max_attempts=max_attempts,
+        batch_concurrency=batch_concurrency,
+        adopt_existing=adopt_existing,
+        log_level=log_level,
+        deadline_margin_seconds=deadline_margin,
+        api_timeout_seconds=api_timeout,
+        retry_policy=retry_policy,
+    )

@@ -80,12 +80,18 @@ class Publisher:
         """Publish; the MNS message id (None for FC). Raises PublishError."""
         body = encode_event(event)
         if destination.kind == "fc":
-            return self._invoke(destination, body, credentials, timeout)
+            self._invoke(destination, body, credentials, timeout)
+            return None
         return self._send_mns(destination, body, tag, credentials, timeout)
 
     # -- MNS ---------------------------------------------------------------------------------
     def _send_mns(
-        self, destination: Destination, body: str, tag: str, credentials: Credentials, timeout
+        self,
+        destination: Destination,
+        body: str,
+        tag: str,
+        credentials: Credentials,
+        timeout: float,
     ) -> str:
         endpoint = self._mns_endpoint or mns_endpoint(destination)
         seconds = max(1, math.ceil(timeout))
@@ -101,7 +107,8 @@ class Publisher:
                 queue.set_encoding(False)
                 result = queue.send_message(Message(body))
             healthy = True
-            return result.message_id
+            message_id: str = result.message_id
+            return message_id
         except MNSServerException as exc:
             healthy = True
             raise PublishError(exc.type, exc.message, request_id=exc.request_id) from exc
@@ -134,7 +141,9 @@ class Publisher:
         account.mns_client.set_connection_timeout(key[2])
         return account
 
-    def _give_back(self, key, account: Account, healthy: bool) -> None:
+    def _give_back(
+        self, key: tuple[str, Credentials, int], account: Account, healthy: bool
+    ) -> None:
         if not healthy:
             return  # a broken connection is not reused
         with self._lock:
@@ -143,7 +152,9 @@ class Publisher:
                 idle.append(account)
 
     # -- FC ----------------------------------------------------------------------------------
-    def _invoke(self, destination: Destination, body: str, credentials: Credentials, timeout):
+    def _invoke(
+        self, destination: Destination, body: str, credentials: Credentials, timeout: float
+    ) -> None:
         import fc2  # lazily: only FC destinations need it (and requests behind it)
         import requests
 

@@ -102,7 +102,9 @@ def to_cloud_event(outcome: Outcome, *, source: str, time: str) -> dict[str, Any
     }
     if outcome.created:
         event_type = CREATED
-        gateway = _json_safe(_masked(outcome.customer_gateway))  # Describe* returns AuthKey too
+        gateway = _json_safe(
+            _masked(outcome.customer_gateway or {})
+        )  # Describe* returns AuthKey too
         discriminator = str(gateway.get("CustomerGatewayId", ""))
         data["customerGateway"] = gateway
         data["adopted"] = bool(outcome.adopted)

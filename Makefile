@@ -12,7 +12,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # PROXY_VARIABLES in tools/localcloud_process.py (Python code drops them from there).
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv check test lint types layers format run localcloud invoke package bench soak fuzz clean
+.PHONY: help venv check test lint types layers duplicates format run localcloud invoke package bench soak fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ types: venv ## mypy: --strict for the function, the default checks for localclou
 
 layers: venv ## The import contracts (tools/layers.py; tests/unit/test_layers.py runs them too)
 	$(PY) tools/layers.py
+
+duplicates: venv ## List code written twice (runs of 6+ identical lines; for a reader to judge)
+	$(PY) tools/duplicates.py
 
 check: venv lint types ## The quick loop: lint, types, layers and the fast unit tests (seconds)
 	$(PY) -m pytest tests/unit -m "not slow" -q -p no:cacheprovider

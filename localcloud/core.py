@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from localcloud.calls import CallLog
 from localcloud.credentials import CredentialStore
@@ -81,7 +81,10 @@ class Backends:
                 yield name, backend
 
 
-def _installed(backend: Any, name: str) -> Any:
+B = TypeVar("B")
+
+
+def _installed(backend: B | None, name: str) -> B:
     if backend is None:
         raise RuntimeError(f"the {name} backend is not installed (LocalCloud installs it)")
     return backend

@@ -106,7 +106,7 @@ class FcResponses:
     # -- the wire format -------------------------------------------------------------------
     def read(self, request: Request) -> FcExchange:
         rest = request.path.removeprefix(API_PREFIX)
-        action, params = _route(request.method, rest)
+        action, params = self._route(request.method, rest)
         return FcExchange(
             request=request,
             request_id=new_request_id(),
@@ -175,6 +175,14 @@ class FcResponses:
 
     def finish(self, exchange: FcExchange, response: Response) -> None:
         response.headers["X-Fc-Request-Id"] = exchange.request_id
+
+    @staticmethod
+    def _route(method: str, rest: str) -> tuple[str | None, dict[str, str]]:
+        for verb, pattern, action in _ROUTES:
+            match = pattern.fullmatch(rest)
+            if match and verb == method:
+                return action, {k: v for k, v in match.groupdict().items() if v is not None}
+        return None, {}
 
     # -- actions ---------------------------------------------------------------------------
     def _InvokeFunction(
@@ -269,14 +277,6 @@ class FcResponses:
     def _DeleteTrigger(self, request: Request, request_id: str, s: str, f: str, t: str) -> Response:
         self.backend.delete_trigger(s, f, t)
         return Response(b"", 204)
-
-
-def _route(method: str, rest: str) -> tuple[str | None, dict[str, str]]:
-    for verb, pattern, action in _ROUTES:
-        match = pattern.fullmatch(rest)
-        if match and verb == method:
-            return action, {k: v for k, v in match.groupdict().items() if v is not None}
-    return None, {}
 
 
 def _object(request: Request) -> dict[str, Any]:

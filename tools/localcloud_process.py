@@ -157,7 +157,12 @@ class LocalCloudProcess:
     # -- admin API -----------------------------------------------------------------------------
     def admin(self, method: str, route: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.info['admin']}/{route}", data=data, method=method)
+        request = urllib.request.Request(
+            f"{self.info['admin']}/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},  # (the body, when any, is JSON)
+        )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(request, timeout=60) as response:
             return json.loads(response.read())

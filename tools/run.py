@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,10 @@ drop_proxies()
 
 
 def localcloud_args(
-    template: Path = TEMPLATE, time_scale: float = 0.01, function_log: Path | None = FUNCTION_LOG
+    template: Path = TEMPLATE,
+    time_scale: float = 0.01,
+    function_log: Path | None = FUNCTION_LOG,
+    extra_args: Sequence[str] = (),
 ) -> list[str]:
     """`python -m localcloud` arguments: the template deployed, trigger delays scaled."""
     if function_log:
@@ -48,6 +52,7 @@ def localcloud_args(
         "--trigger-time-scale",
         str(time_scale),
         *(["--function-log", str(function_log)] if function_log else []),
+        *extra_args,
     ]
 
 

@@ -92,10 +92,12 @@ class LocalCloud:
             MnsBackend(self.cloud.region, self.cloud.account_id),
             FcBackend(self.cloud, max_instances=fc_max_instances, time_scale=trigger_time_scale),
         )
-        # Each service's wire format; localcloud.pipeline runs every call through one of them.
-        self.vpc = VpcResponses(self.cloud, backends.vpc)
-        self.mns = MnsResponses(self.cloud, backends.mns)
-        self.fc = FcResponses(self.cloud, backends.fc)
+        # The router's table: each service's wire format (localcloud.pipeline runs the calls).
+        self.services: dict[str, pipeline.WireFormat[Any]] = {
+            "vpc": VpcResponses(self.cloud, backends.vpc),
+            "mns": MnsResponses(self.cloud, backends.mns),
+            "fc": FcResponses(self.cloud, backends.fc),
+        }
 
     # --- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -177,11 +179,11 @@ class LocalCloud:
         if path.startswith("/_localcloud"):
             return self._admin(request)
         if path.startswith("/2016-08-15/"):
-            return pipeline.run(self.cloud, self.fc, request)
+            return pipeline.run(self.cloud, self.services["fc"], request)
         auth = request.headers.get("Authorization", "")
         if auth.startswith("MNS ") or path.startswith(("/queues", "/topics")):
-            return pipeline.run(self.cloud, self.mns, request)
-        return pipeline.run(self.cloud, self.vpc, request)
+            return pipeline.run(self.cloud, self.services["mns"], request)
+        return pipeline.run(self.cloud, self.services["vpc"], request)
 
     def _admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_localcloud").strip("/")

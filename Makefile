@@ -8,11 +8,11 @@ PY := $(VENV)/bin/python
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10))),python3)
 
-# Both VPC SDKs send loopback traffic through a proxy when one is set
-# (docs/platform.md, "SDKs and loopback proxies").
+# Both VPC SDKs send loopback traffic through a proxy when one is set (docs/platform.md, "SDKs
+# and loopback proxies"): the same list as PROXY_VARIABLES in tools/localcloud_process.py.
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv browser test lint format run console localcloud invoke package bench soak fuzz clean send status redrive
+.PHONY: help venv browser check test lint types layers duplicates format run console localcloud invoke package bench soak fuzz clean send status redrive
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,22 @@ lint: venv ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The function is checked with --strict; localcloud, tools and bench with mypy's defaults plus
+# pyproject.toml's [tool.mypy] (their seams are typed, their insides as far as it pays).
+types: venv ## mypy: --strict for the function, the default checks for localcloud, tools, bench
+	$(VENV)/bin/mypy --strict functions/create_customer_gateway/cgw_provisioner \
+		functions/create_customer_gateway/index.py
+	$(VENV)/bin/mypy localcloud tools bench
+
+layers: venv ## The import contracts (tools/layers.py; tests/unit/test_layers.py runs them too)
+	$(PY) tools/layers.py
+
+duplicates: venv ## List code written twice (runs of 6+ identical lines; for a reader to judge)
+	$(PY) tools/duplicates.py
+
+check: venv lint types ## The quick loop: lint, types, layers and the fast unit tests (seconds)
+	$(PY) -m pytest tests/unit -m "not slow" -q -p no:cacheprovider
+
 format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -40,7 +56,7 @@ browser: ## Make sure chromium is installed (apt-get as root) for the console's 
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "the console tests need chromium: sudo apt-get install chromium"; exit 2; fi; }
 
-test: venv lint browser ## Lint, then run the whole test suite (unit, localcloud, integration, console)
+test: venv lint types browser ## Lint and types, then the whole test suite (unit with the layers, localcloud, integration, console)
 	$(PY) -m pytest
 
 localcloud: venv ## Run localcloud in the foreground (ARGS="--port 8080 ...")
@@ -74,7 +90,7 @@ package: venv ## Build build/function.zip for FC python3.10 linux x86_64 (any bu
 	$(PY) tools/package.py $(ARGS)
 
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist
 
 # --- benchmarks and the reliability suite (bench/, tools/soak.py, tests/fuzz/) -----------------
 FUZZ_EXAMPLES ?= 5000

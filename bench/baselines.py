@@ -81,7 +81,7 @@ class _RateClocker:
         self._lock = threading.Lock()
         self._measured = 0.0
         self._count = 0
-        self._last_bucket = math.floor(clock())
+        self._last_bucket: float = math.floor(clock())
 
     def record(self) -> float:
         with self._lock:

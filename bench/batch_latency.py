@@ -13,7 +13,7 @@ import statistics
 from typing import Any
 
 from bench.instances import FunctionPool
-from bench.localcloud_process import LocalCloudProcess
+from bench.localcloud_process import BenchCloud
 from bench.throughput import messages
 
 GOAL_RATIO = 1.5
@@ -32,7 +32,7 @@ def _median_seconds(pool: FunctionPool, size: int, runs: int, tag: str) -> float
 
 def measure(runs: int = 7, concurrencies: tuple[int, ...] = (4, 10)) -> dict[str, Any]:
     out: dict[str, Any] = {"api_latency_ms": API_LATENCY_MS, "runs": runs, "goal_ratio": GOAL_RATIO}
-    with LocalCloudProcess() as cloud:
+    with BenchCloud() as cloud:
         cloud.create_result_topic()
         cloud.faults([{"service": "vpc", "latency_ms": API_LATENCY_MS}])
         for concurrency in concurrencies:

@@ -20,7 +20,7 @@ from collections import defaultdict
 from typing import Any
 
 from bench import FUNCTION_DIR, ROOT
-from bench.localcloud_process import FUNCTION, SERVICE, LocalCloudProcess
+from bench.localcloud_process import FUNCTION, SERVICE, BenchCloud
 
 GOAL_RATIO = 1.5
 TEA_DIR = ROOT / "bench" / "tea_function"
@@ -61,6 +61,7 @@ def _timed(code: str, env: dict[str, str]) -> tuple[float, str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stdout is not None  # (stdout=PIPE)
     line = process.stdout.readline()
     elapsed = time.perf_counter() - started
     _, err = process.communicate(timeout=60)
@@ -108,7 +109,7 @@ def importtime(code: str, env: dict[str, str], top: int = 12) -> list[dict[str, 
 
 
 def measure(runs: int = 15) -> dict[str, Any]:
-    with LocalCloudProcess() as cloud:
+    with BenchCloud() as cloud:
         cloud.create_result_topic()
         base_env = cloud.function_env(
             BENCH_REGION=cloud.info["region"],

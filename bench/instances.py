@@ -21,6 +21,7 @@ import os
 import queue
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,8 +100,18 @@ class _TimedPublisher:
     def __init__(self, publisher: Any, published: dict[str, float], ids: dict[str, list]) -> None:
         self._publisher, self._published, self._ids = publisher, published, ids
 
-    def publish(self, destination: Any, event: dict[str, Any], tag: str, *args, **kwargs) -> Any:
-        answer = self._publisher.publish(destination, event, tag, *args, **kwargs)
+    def publish(
+        self,
+        destination: Any,
+        event: Mapping[str, Any],
+        tag: str,
+        credentials: Any,
+        *,
+        timeout: float,
+    ) -> str | None:
+        answer: str | None = self._publisher.publish(
+            destination, event, tag, credentials, timeout=timeout
+        )
         self._published[event["subject"]] = time.time()
         self._ids.setdefault(event["subject"], []).append(event["id"])
         return answer
@@ -133,7 +144,9 @@ def _worker(
         from bench.trace import TracedPolicy
         from cgw_provisioner.retry import policy_named
 
-        inner = overrides.get("vpc_policy") or policy_named(env.get("RETRY_POLICY", "adaptive"))
+        inner = overrides.get("vpc_policy") or policy_named(
+            env.get("RETRY_POLICY", "share-limiter")
+        )
         trace = overrides["vpc_policy"] = TracedPolicy(inner, name)
     instance = app.Instance.build(_context(env, f"{name}-init"), environ=env, **overrides)
     instance.publisher = _TimedPublisher(instance.publisher, published, ids)

@@ -21,10 +21,11 @@ import math
 import statistics
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from bench.instances import FunctionPool, Message, PoolResult
-from bench.localcloud_process import LocalCloudProcess
+from bench.localcloud_process import BenchCloud
 
 POLICIES = ("ours", "fixed", "full_jitter", "adaptive")
 LATENCY_MS = 20
@@ -32,7 +33,7 @@ BATCH = 10
 WORKERS = 4
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
     if not values:
         return math.nan
@@ -62,7 +63,7 @@ def faults(limit_qps: float, latency_ms: float) -> list[dict[str, Any]]:
 
 
 def run_policy(
-    cloud: LocalCloudProcess,
+    cloud: BenchCloud,
     policy: str,
     *,
     n: int,
@@ -173,12 +174,17 @@ def run_policy_through_trigger(
 ) -> dict[str, Any]:
     """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
     `workers` pushes at once: the instance limit) -> FC instances on localcloud -> result topic
-    (bench/stack.py)."""
-    from bench.stack import Stack
+    (tools/stack.py)."""
+    from tools.stack import Stack
 
     load = messages(n, policy)
     tokens = {m.client_token for m in load}
-    with Stack(policy=policy, batch_size=batch, max_instances=workers) as stack:
+    with Stack(
+        policy=policy,
+        policies_module="bench.baselines",
+        batch_size=batch,
+        max_instances=workers,
+    ) as stack:
         stack.cloud.faults(faults(limit_qps, latency_ms))
         started = time.time()
         stack.send([m.body for m in load])
@@ -228,7 +234,7 @@ def measure(
                 for policy in policies
             },
         }
-    with LocalCloudProcess() as cloud:
+    with BenchCloud() as cloud:
         env = cloud.function_env(
             BENCH_REGION=cloud.info["region"],
             BENCH_ACCOUNT=cloud.info["account_id"],

@@ -28,6 +28,13 @@ class TracedPolicy:
         with self._lock:
             self._events.append((time.time(), event, self._rate(), value))
 
+    def begin(self) -> None:
+        self.inner.begin()
+
+    def concurrency(self, workers: int) -> int:
+        advice: int = self.inner.concurrency(workers)
+        return advice
+
     def admit(self, latest_start: float) -> bool:
         started = time.monotonic()
         admitted = self.inner.admit(latest_start)

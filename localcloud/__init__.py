@@ -5,6 +5,20 @@ signatures, and keeps its state in memory, so the official SDKs talk to it unmod
 and development tool and never ships in the function package.
 """
 
-from localcloud.server import LocalCloud
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localcloud.server import LocalCloud
 
 __all__ = ["LocalCloud"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazily, so that importing a part (localcloud.core, a service) does not load the server.
+    if name == "LocalCloud":
+        from localcloud.server import LocalCloud
+
+        return LocalCloud
+    raise AttributeError(f"module 'localcloud' has no attribute {name!r}")

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             read_timeout=args.read_timeout,
         )
         if args.function_log:
-            cloud.cloud.backends["fc"].log_file = open(  # noqa: SIM115 (open while running)
+            cloud.cloud.backends.fc.log_file = open(  # noqa: SIM115 (open while running)
                 args.function_log, "a", encoding="utf-8"
             )
         for spec in args.restrict:

@@ -29,7 +29,10 @@ class RequestHandler(WSGIRequestHandler):
     default_request_version = "HTTP/1.0"
 
     def setup(self) -> None:
-        self.timeout = getattr(self.server, "localcloud_read_timeout", DEFAULT_READ_TIMEOUT_S)
+        # socketserver reads `timeout` from the instance (a class attribute by default).
+        self.timeout = getattr(  # type: ignore[misc]
+            self.server, "localcloud_read_timeout", DEFAULT_READ_TIMEOUT_S
+        )
         super().setup()
 
     def make_environ(self) -> dict[str, Any]:

@@ -111,6 +111,7 @@ def check_parameter(name: str, spec: Any, value: Any) -> Any:
     if allowed is not None:
         if not isinstance(allowed, list) or not allowed:
             raise ParameterError(f"parameter {name}: AllowedValues must be a non-empty list")
+        choices: list[Any]
         if kind == "Number":
             choices = [_number(name, a) for a in allowed if not isinstance(a, bool)]
         else:

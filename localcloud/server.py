@@ -14,66 +14,28 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from localcloud import admin_guard, http_limits, log_masking, refusals
-from localcloud.calls import CallLog
-from localcloud.credentials import (
-    DEFAULT_ACCESS_KEY_ID,
-    DEFAULT_ACCESS_KEY_SECRET,
-    Credential,
-    CredentialStore,
-)
+from localcloud import admin_guard, http_limits, log_masking, pipeline, refusals
+from localcloud.console import routes as console
+from localcloud.core import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Cloud, DropConnection
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, Credential
 from localcloud.faults import FaultEngine, FaultRuleError
+from localcloud.fc.models import FcBackend
+from localcloud.fc.responses import FcResponses
 from localcloud.http_handler import DEFAULT_READ_TIMEOUT_S, RequestHandler
+from localcloud.mns.models import MnsBackend
+from localcloud.mns.responses import MnsResponses
+from localcloud.template import Deployment, deploy
+from localcloud.vpc.models import VpcBackend
+from localcloud.vpc.responses import VpcResponses
 
 log = logging.getLogger("localcloud")
-
-DEFAULT_REGION = "cn-shanghai"
-DEFAULT_ACCOUNT_ID = "1234567890123456"
-
-
-class DropConnection(Exception):
-    """Raised by a service after committing a change: close the socket without any response."""
-
-
-class Backend(Protocol):
-    def reset(self) -> None: ...
-    def state(self) -> Any: ...
-
-
-class Service(Protocol):
-    def dispatch(self, request: Request) -> Response: ...
-
-
-@dataclass
-class Cloud:
-    """What every service shares: identity, credentials, faults, the call log and the backends."""
-
-    region: str = DEFAULT_REGION
-    account_id: str = DEFAULT_ACCOUNT_ID
-    quota: int = 100
-    credentials: CredentialStore = field(default_factory=CredentialStore)
-    faults: FaultEngine = field(default_factory=FaultEngine)
-    calls: CallLog = field(default_factory=CallLog)
-    backends: dict[str, Backend] = field(default_factory=dict)
-    base_url: str = ""  # set once the server is bound, e.g. http://127.0.0.1:PORT
-    # Run after every reset, e.g. to deploy the --template again onto the emptied backends.
-    reset_hooks: list[Callable[[], None]] = field(default_factory=list)
-
-    def reset(self) -> None:
-        for backend in self.backends.values():
-            backend.reset()
-        self.calls.clear()
-        self.faults.set_rules([])
-        for hook in self.reset_hooks:
-            hook()
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -113,8 +75,7 @@ class LocalCloud:
         self._template = template
         self._template_parameters = dict(template_parameters or {})
         self._code_uri = code_uri
-        self._fc_options = {"max_instances": fc_max_instances, "time_scale": trigger_time_scale}
-        self.deployment: Any = None  # localcloud.template.Deployment once deployed
+        self.deployment: Deployment | None = None
         self.cloud.faults = FaultEngine(seed=fault_seed)
         credentials = list(credentials) or [
             Credential(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
@@ -126,19 +87,17 @@ class LocalCloud:
         self._admin_hosts: frozenset[str] = frozenset()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.services: dict[str, Service] = {}
-        self._load_services()
-
-    def _load_services(self) -> None:
-        # Imported here so that each service package stays independent of the server module.
-        from localcloud.fc.responses import FcResponses
-        from localcloud.mns.responses import MnsResponses
-        from localcloud.vpc.responses import VpcResponses
-
-        self.services = {
-            "vpc": VpcResponses(self.cloud),
-            "mns": MnsResponses(self.cloud),
-            "fc": FcResponses(self.cloud, **self._fc_options),
+        backends = self.cloud.backends
+        backends.install(
+            VpcBackend(self.cloud.account_id, quota=lambda: self.cloud.quota),
+            MnsBackend(self.cloud.region, self.cloud.account_id),
+            FcBackend(self.cloud, max_instances=fc_max_instances, time_scale=trigger_time_scale),
+        )
+        # The router's table: each service's wire format (localcloud.pipeline runs the calls).
+        self.services: dict[str, pipeline.WireFormat[Any]] = {
+            "vpc": VpcResponses(self.cloud, backends.vpc),
+            "mns": MnsResponses(self.cloud, backends.mns),
+            "fc": FcResponses(self.cloud, backends.fc),
         }
 
     # --- life cycle -------------------------------------------------------------------------
@@ -146,10 +105,10 @@ class LocalCloud:
         self._server = make_server(
             self._host, self._port, self.wsgi_app, threaded=True, request_handler=RequestHandler
         )
-        self._server.daemon_threads = True
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._server.localcloud_read_timeout = self._read_timeout  # type: ignore[attr-defined]
         host, port = self._server.server_address[:2]
-        self.cloud.base_url = f"http://{host}:{port}"
+        self.cloud.base_url = f"http://{host!s}:{port}"
         loopback = admin_guard.is_loopback(self._host)
         names = [] if loopback else [socket.gethostname()]
         self._admin_hosts = admin_guard.allowed_hosts(self._host, port, names)
@@ -176,8 +135,7 @@ class LocalCloud:
 
     def deploy_template(self) -> None:
         """Deploy the template given at construction onto the (running) backends."""
-        from localcloud.template import deploy
-
+        assert self._template is not None
         self.deployment = deploy(
             self.cloud,
             self._template,
@@ -187,10 +145,8 @@ class LocalCloud:
         log.info("deployed %s: %s", self._template, self.deployment.outputs)
 
     def stop(self) -> None:
-        for service in self.services.values():
-            close = getattr(service, "close", None)
-            if close is not None:
-                close()
+        for _, backend in self.cloud.backends.items():
+            backend.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -209,7 +165,7 @@ class LocalCloud:
 
     def ready_info(self) -> dict[str, Any]:
         default = self.cloud.credentials.all()[0]
-        info = {
+        info: dict[str, Any] = {
             **self.urls,
             "region": self.cloud.region,
             "account_id": self.cloud.account_id,
@@ -259,7 +215,7 @@ class LocalCloud:
         return None
 
     def _dispatch(self, service: str, request: Request) -> Response:
-        return self.services[service].dispatch(request)
+        return pipeline.run(self.cloud, self.services[service], request)
 
     def _admin(self, request: Request) -> Response:
         route = request.path.removeprefix("/_localcloud").strip("/")
@@ -291,11 +247,9 @@ class LocalCloud:
         return _json({"error": f"no admin route {request.method} /_localcloud/{route}"}, 404)
 
     def _console(self, request: Request) -> Response:
-        from localcloud.console import routes
-
         if request.path.rstrip("/") == "/_localcloud/console" and not request.path.endswith("/"):
             return Response("", 308, headers={"Location": "/_localcloud/console/"})
-        return routes.handle(
+        return console.handle(
             request.path.removeprefix("/_localcloud/console").strip("/"),
             request,
             backends=self.cloud.backends,

@@ -37,10 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from localcloud.fc.errors import FcError
+from localcloud.mns.errors import MnsError
 from localcloud.parameters import ParameterError, check_parameter
 
 if TYPE_CHECKING:
-    from localcloud.server import Cloud
+    from localcloud.core import Cloud
 
 LOCAL_CODE_URI = "LocalCodeUri"
 ENDPOINT_VARIABLES = ("VPC_ENDPOINT", "MNS_ENDPOINT", "FC_ENDPOINT")
@@ -359,14 +361,11 @@ def deploy(
     """Create the template's resources in `cloud` (queues, topics, role, service, function,
     triggers). `code_uri` (a directory, or {function logical id: directory}) overrides the
     functions' LocalCodeUri."""
-    from localcloud.fc.models import FcError
-    from localcloud.mns.models import MnsError
-
     path = Path(path).resolve()
     template = validate(path, parameters, cloud.region, cloud.account_id)
     resolver = Resolver(template, cloud.region, cloud.account_id, parameters, cloud.base_url)
     resources: dict[str, Any] = template["Resources"]
-    mns, fc = cloud.backends["mns"], cloud.backends["fc"]
+    mns, fc = cloud.backends.mns, cloud.backends.fc
     deployment = Deployment()
     by_type: dict[str, list[str]] = {}
     for name, resource in resources.items():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from tools.localcloud_process import drop_proxies
+
 # Both VPC SDKs (and requests, for fc2) send loopback traffic through a proxy when one is set.
-for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(_name, None)
+drop_proxies()
 
 from localcloud import LocalCloud  # noqa: E402
 from localcloud.credentials import (  # noqa: E402

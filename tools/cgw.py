@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
 
-from cgwcli import deadletters, defaults, inputs, mnsio, outcomes, runs  # noqa: E402
+from tools.cgwcli import deadletters, defaults, inputs, mnsio, outcomes, runs  # noqa: E402
 
 TEMPLATE = ROOT / "template.yml"
 REQUEST_SCHEMA = ROOT / "schemas" / "provisioning-request.schema.json"
@@ -270,8 +270,8 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
     if args.dry_run:
         peeked = mns.peek(dlq)[: args.limit]
         for message in peeked:
-            for dead in deadletters.parse(message.message_body):
-                print(_letter_line(dead.summary()), file=out)
+            for letter in deadletters.parse(message.message_body):
+                print(_letter_line(letter.summary()), file=out)
         shown = f"the first {len(peeked)}" if len(peeked) else "no"
         print(
             f"dry run: {shown} dead letter(s) of queue {dlq} would move; nothing changed", file=out
@@ -284,8 +284,8 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
         if not batch:
             break
         for message in batch:
-            dead = deadletters.parse(message.message_body)
-            bodies = [d.redrive_body() for d in dead]
+            requests_in_letter = deadletters.parse(message.message_body)
+            bodies = [d.redrive_body() for d in requests_in_letter]
             try:
                 mns.send(queue, bodies)
                 mns.delete(dlq, message.receipt_handle)
@@ -296,7 +296,7 @@ def redrive(args: argparse.Namespace, out: TextIO) -> int:
             moved += 1
             requests += len(bodies)
             if args.verbose:
-                originals = ", ".join(d.message_id or "(no id)" for d in dead)
+                originals = ", ".join(d.message_id or "(no id)" for d in requests_in_letter)
                 print(f"  moved the request(s) of message(s) {originals}", file=out)
         if remaining is not None:
             remaining -= len(batch)

@@ -22,12 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.run import (  # noqa: E402
-    DEFAULT_ACCESS_KEY_ID,
-    DEFAULT_ACCESS_KEY_SECRET,
-    TEMPLATE,
-    LocalCloudProcess,
-)
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET  # noqa: E402
+from tools.localcloud_process import LocalCloudProcess  # noqa: E402
+from tools.run import TEMPLATE, localcloud_args  # noqa: E402
 
 
 def template_defaults(template: Path) -> tuple[str, str]:
@@ -131,10 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             args.asynchronous, args.log, args.qualifier,
         )  # fmt: skip
     print(f"starting localcloud with {args.template.name} ...", file=sys.stderr)
-    with LocalCloudProcess(args.template) as info:
+    with LocalCloudProcess(*localcloud_args(args.template)) as cloud:
         status = invoke(
-            info["fc"], DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, "", service, function,
-            payload, args.asynchronous, args.log, args.qualifier,
+            cloud.info["fc"], DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, "", service,
+            function, payload, args.asynchronous, args.log, args.qualifier,
         )  # fmt: skip
         if args.asynchronous:
             print("(localcloud stops now; an async run may be cut short)", file=sys.stderr)

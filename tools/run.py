@@ -16,106 +16,45 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET  # noqa: E402
+from tools.localcloud_process import LocalCloudProcess, drop_proxies  # noqa: E402
+
 TEMPLATE = ROOT / "template.yml"
 REQUESTS = ROOT / "events" / "requests"
 FUNCTION_LOG = ROOT / "build" / "run-function.log"
 INBOX = "cgw-run-inbox"
-DEFAULT_ACCESS_KEY_ID = "LTAI5tLocalCloudTestKey"  # localcloud's default credential
-DEFAULT_ACCESS_KEY_SECRET = "localcloud-secret-do-not-use-in-production"
 
-for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(_name, None)
+drop_proxies()
 
 
-class LocalCloudStartError(RuntimeError):
-    """localcloud did not come up; the message carries its stderr."""
-
-
-class LocalCloudProcess:
-    """`python -m localcloud --template ...` as a child process, ready when its ready file is."""
-
-    def __init__(
-        self,
-        template: Path = TEMPLATE,
-        time_scale: float = 0.01,
-        function_log: Path | None = FUNCTION_LOG,
-        extra_args: list[str] | None = None,
-    ) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="localcloud-")
-        self.ready_file = Path(self._dir.name) / "ready.json"
-        self.stderr_path = Path(self._dir.name) / "stderr.log"
-        self.args = [
-            sys.executable,
-            "-m",
-            "localcloud",
-            "--template",
-            str(template),
-            "--ready-file",
-            str(self.ready_file),
-            "--trigger-time-scale",
-            str(time_scale),
-            *(["--function-log", str(function_log)] if function_log else []),
-            *(extra_args or []),
-        ]
-        if function_log:
-            function_log.parent.mkdir(parents=True, exist_ok=True)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.info: dict[str, Any] = {}
-
-    def start(self, timeout: float = 60) -> dict[str, Any]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        self._stderr = self.stderr_path.open("wb")
-        self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr
-        )
-        deadline = time.monotonic() + timeout
-        while not self.ready_file.exists():
-            if self.process.poll() is not None:
-                raise LocalCloudStartError(
-                    f"localcloud exited with {self.process.returncode}:\n{self.stderr()}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise LocalCloudStartError(f"localcloud not ready after {timeout:g} s")
-            time.sleep(0.05)
-        self.info = json.loads(self.ready_file.read_text())
-        return self.info
-
-    def stderr(self) -> str:
-        try:
-            return self.stderr_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "_stderr", None) is not None:
-            self._stderr.close()
-        self._dir.cleanup()
-
-    def __enter__(self) -> dict[str, Any]:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def localcloud_args(
+    template: Path = TEMPLATE,
+    time_scale: float = 0.01,
+    function_log: Path | None = FUNCTION_LOG,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """`python -m localcloud` arguments: the template deployed, trigger delays scaled."""
+    if function_log:
+        function_log.parent.mkdir(parents=True, exist_ok=True)
+    return [
+        "--template",
+        str(template),
+        "--trigger-time-scale",
+        str(time_scale),
+        *(["--function-log", str(function_log)] if function_log else []),
+        *extra_args,
+    ]
 
 
 @dataclass
@@ -182,7 +121,8 @@ def collect_outcomes(inbox, requests: list[Request], timeout: float, progress=No
                 event = json.loads(message.message_body)
             except ValueError:
                 continue
-            request = by_id.get(((event.get("data") or {}).get("trigger") or {}).get("messageId"))
+            message_id = ((event.get("data") or {}).get("trigger") or {}).get("messageId")
+            request = by_id.get(message_id) if isinstance(message_id, str) else None
             if request is not None and request.outcome is None:
                 request.outcome = event
         if progress:
@@ -267,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     requests = load_requests(args.requests)
     print(f"starting localcloud with {args.template.name} ...", file=sys.stderr)
     extra = ["--port", str(args.port)] if args.port else []
-    with LocalCloudProcess(args.template, args.time_scale, extra_args=extra) as info:
+    with LocalCloudProcess(
+        *localcloud_args(args.template, args.time_scale, extra_args=extra)
+    ) as cloud:
+        info = cloud.info
         outputs = info["deployment"]["outputs"]
         queue, topic = outputs["RequestQueueName"], outputs["ResultTopicName"]
         inbox = subscribe_inbox(info, topic)

@@ -4,7 +4,7 @@
 
 Path: request queue -> EventBridge queue trigger (batches of 10, 4 pushes at once) -> FC
 instances (worker processes) -> VPC CreateCustomerGateway -> result topic -> subscribed queue,
-all on localcloud with template.yml deployed (bench/stack.py). Faults, all at once:
+all on localcloud with template.yml deployed (tools/stack.py). Faults, all at once:
 - CreateCustomerGateway: 30% Throttling.User, 5% InternalError (500), 3% responses lost after
   the gateway was created (the connection closes without an answer);
 - MNS PublishMessage: 5% InternalError (the outcome is not published);
@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.stack import REQUEST_QUEUE, Stack  # noqa: E402
+from tools.stack import REQUEST_QUEUE, Stack  # noqa: E402
 
 POISON = [
     # (body, expected error.code)

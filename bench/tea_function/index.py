@@ -90,4 +90,5 @@ def initializer(context: Any) -> None:
 def handler(event: bytes, context: Any) -> Any:
     if _instance is None:
         initializer(context)
+    assert _instance is not None
     return _instance.handle(event, context)

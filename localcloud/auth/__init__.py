@@ -6,8 +6,8 @@
 - `mns`: the MNS `Authorization: MNS id:sig` scheme.
 - `fc`: the FC `Authorization: FC id:sig` scheme.
 
-What the schemes share lives here: the base error (code, HTTP status, message); for the OpenAPI
-schemes timestamp parsing, the nonce replay cache and the STS token check; for the two
+What the schemes share lives here: the base error (a `localcloud.core.ServiceError`); for the
+OpenAPI schemes timestamp parsing, the nonce replay cache and the STS token check; for the two
 Date-header schemes (MNS, FC) their common string to sign, HMAC-Base64 and Date parsing.
 """
 
@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from localcloud.core import ServiceError
 from localcloud.credentials import Credential
 
 MAX_CLOCK_SKEW_S = 15 * 60
@@ -31,14 +32,11 @@ MAX_CLOCK_SKEW_S = 15 * 60
 _TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class AuthError(Exception):
+class AuthError(ServiceError):
     """A request refused before any action runs; each service renders it in its wire format."""
 
     def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.status = status
-        self.message = message
+        super().__init__(code, status, message)
 
 
 class OpenApiAuthError(AuthError):

@@ -55,7 +55,7 @@ class Authorization:
 
 
 def is_acs3(authorization: str | None) -> bool:
-    return bool(authorization) and authorization.split(" ", 1)[0].startswith("ACS3-")
+    return bool(authorization) and str(authorization).split(" ", 1)[0].startswith("ACS3-")
 
 
 def parse_authorization(value: str) -> Authorization:

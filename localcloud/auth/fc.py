@@ -50,7 +50,7 @@ class SignedRequest:
 def canonical_resource(path: str, query: Mapping[str, list[str]] | None = None) -> str:
     if query is None:
         return path
-    lines = []
+    lines: list[str] = []
     for key, values in query.items():
         if values:
             lines.extend(f"{key}={value}" for value in values)

@@ -11,13 +11,16 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
 from localcloud.calls import CallLog
 from localcloud.console.view import CHART_SECONDS, Inputs, snapshot
 from localcloud.faults import FaultEngine
+
+if TYPE_CHECKING:
+    from localcloud.core import Backends
 
 STATIC = Path(__file__).with_name("static")
 _TYPES = {
@@ -40,7 +43,7 @@ def handle(
     route: str,
     request: Request,
     *,
-    backends: Mapping[str, Any],
+    backends: Backends,
     calls: CallLog,
     faults: FaultEngine,
     deployment: Callable[[], Mapping[str, Any] | None],
@@ -57,10 +60,10 @@ def handle(
         inputs = Inputs(
             now=now,
             deployment=deployment(),
-            fc_state=backends["fc"].state(),
-            fc_activity=backends["fc"].activity(),
-            mns=backends["mns"].overview(),
-            vpc_state=backends["vpc"].state(),
+            fc_state=backends.fc.state(),
+            fc_activity=backends.fc.activity(),
+            mns=backends.mns.overview(),
+            vpc_state=backends.vpc.state(),
             calls=calls.since(now - CHART_SECONDS),
             faults=faults.rules(),
         )

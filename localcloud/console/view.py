@@ -292,10 +292,10 @@ def outcome_row(message: Mapping[str, Any]) -> dict[str, Any] | None:
     event = parse_body(message["body"])
     if not isinstance(event, dict) or event.get("type") not in (_CREATED, _FAILED):
         return None
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    request = data.get("request") if isinstance(data.get("request"), dict) else {}
-    gateway = data.get("customerGateway") if isinstance(data.get("customerGateway"), dict) else {}
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    data = _object(event.get("data"))
+    request = _object(data.get("request"))
+    gateway = _object(data.get("customerGateway"))
+    error = _object(data.get("error"))
     created = event["type"] == _CREATED
     return {
         "message_id": message["message_id"],
@@ -329,6 +329,10 @@ def _outcomes(topics: Mapping[str, Any]) -> dict[str, Any]:
         "failed": counts["failed"],
         "rows": rows[:RECENT_OUTCOMES],
     }
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _round(value: float | None) -> float | None:

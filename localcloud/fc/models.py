@@ -1,6 +1,6 @@
 """FC state and rules: services, functions, their instance pools, triggers and logs.
 
-`FcBackend` is `cloud.backends["fc"]` and also the in-process API the template deployer and the
+`FcBackend` is `cloud.backends.fc` and also the in-process API the template deployer and the
 trigger emulation use: create_service, create_function, invoke, invoke_async, create_trigger.
 Errors raise `FcError` with the code and HTTP status the wire would carry.
 
@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localcloud.credentials import Credential
+from localcloud.fc import triggers
+from localcloud.fc.errors import FcError
 from localcloud.fc.runtime import InstancePool, InstanceSpec, InvocationResult
 
 if TYPE_CHECKING:
+    from localcloud.core import Cloud
     from localcloud.fc.triggers import RunningTrigger
-    from localcloud.server import Cloud
 
 log = logging.getLogger("localcloud.fc")
 instance_log = logging.getLogger("localcloud.fc.instances")
@@ -53,14 +55,6 @@ RUNTIMES = (
 MAX_ASYNC_RETRY_ATTEMPTS = 3  # FC async default (docs/platform.md, "Asynchronous invocation")
 ASYNC_RETRY_DELAYS_S = (1.0, 2.0, 4.0)
 LOG_LINES_KEPT = 5000
-
-
-class FcError(Exception):
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
 
 
 @dataclass
@@ -412,8 +406,6 @@ class FcBackend:
         description: str = "",
     ) -> Trigger:
         """Register a trigger and start its emulation (eventbridge MNS queue, mns_topic)."""
-        from localcloud.fc import triggers  # the trigger emulation needs the MNS backend
-
         self.get_function(service, function)
         _check_name(name, "triggerName")
         if trigger_type == "eventbridge" and not source_arn:

@@ -17,7 +17,7 @@ Answers as FC gives them (docs/platform.md, "The Python runtime", "Asynchronous 
   X-Fc-Error-Type: UnhandledInvocationError and the JSON {errorMessage, errorType, stackTrace};
 - async invoke (X-Fc-Invocation-Type: Async): 202, empty body, run in the background;
 - X-Fc-Log-Type: Tail adds X-Fc-Log-Result: base64 of the last 4 KB of the invocation's log.
-Fault rules apply per action (`cloud.faults.decide("fc", "InvokeFunction", account)`); a
+The shared path (localcloud.pipeline) runs each call; fault rules apply per action, and a
 rate-limit rule answers as FC's concurrency limit: 429 ResourceExhausted.
 """
 
@@ -25,20 +25,21 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import re
-import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from localcloud.auth.fc import FcAuthError, SignedRequest, verify
+from localcloud.auth.fc import SignedRequest, verify
 from localcloud.calls import Call
-from localcloud.faults import THROTTLING_USER
-from localcloud.fc.models import FcBackend, FcError, Function, Trigger, new_request_id
-
-log = logging.getLogger("localcloud.fc")
+from localcloud.core import Cloud, ServiceError
+from localcloud.credentials import Credential
+from localcloud.faults import THROTTLING_USER, FaultError
+from localcloud.fc.errors import FcError
+from localcloud.fc.models import FcBackend, Function, Trigger, new_request_id
+from localcloud.pipeline import Exchange, Handler
 
 API_PREFIX = "/2016-08-15"
 LOG_TAIL_BYTES = 4096
@@ -89,80 +90,93 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass
+class FcExchange(Exchange):
+    params: dict[str, str] = field(default_factory=dict)  # the route's names: s, q, f, t
+
+
 class FcResponses:
-    def __init__(self, cloud: Any, max_instances: int = 3, time_scale: float = 1.0) -> None:
+    """The FC wire format (a localcloud.pipeline.WireFormat) and its actions."""
+
+    service = "fc"
+
+    def __init__(self, cloud: Cloud, backend: FcBackend) -> None:
         self.cloud = cloud
-        self.backend = FcBackend(cloud, max_instances=max_instances, time_scale=time_scale)
-        cloud.backends["fc"] = self.backend
+        self.backend = backend
 
-    def close(self) -> None:
-        self.backend.close()
-
-    # -- dispatch --------------------------------------------------------------------------
-    def dispatch(self, request: Request) -> Response:
-        from localcloud.server import DropConnection
-
-        request_id = new_request_id()
+    # -- the wire format -------------------------------------------------------------------
+    def read(self, request: Request) -> FcExchange:
         rest = request.path.removeprefix(API_PREFIX)
         action, params = self._route(request.method, rest)
-        call = Call("fc", action or "Unknown", {"path": request.path, **params})
-        try:
-            if action is None:
-                raise FcError(
-                    "PathNotSupported",
-                    400,
-                    f"'{request.method}' against '{request.path}' is not supported",
+        return FcExchange(
+            request=request,
+            request_id=new_request_id(),
+            action=action,
+            call=Call("fc", action or "Unknown", {"path": request.path, **params}),
+            params=params,
+        )
+
+    def authenticate(self, exchange: FcExchange) -> Credential:
+        request = exchange.request
+        if exchange.action is None:  # FC refuses an unknown path before it checks the signature
+            raise FcError(
+                "PathNotSupported",
+                400,
+                f"'{request.method}' against '{request.path}' is not supported",
+            )
+        return verify(
+            self.cloud.credentials,
+            SignedRequest(
+                request.method,
+                request.path,
+                dict(request.headers),
+                request.args.to_dict(flat=False),
+                request.get_data(),
+            ),
+        )
+
+    def resolve(self, exchange: FcExchange, credential: Credential) -> Handler:
+        action = exchange.action or ""  # (None was refused by authenticate)
+        if not credential.allows(action):
+            raise FcError(
+                "AccessDenied",
+                403,
+                f"the caller is not authorized to perform 'fc:{action}' on the resource",
+            )
+        handler = getattr(self, f"_{action}")
+
+        def run() -> Response:
+            try:
+                response: Response = handler(
+                    exchange.request, exchange.request_id, **exchange.params
                 )
-            credential = verify(
-                self.cloud.credentials,
-                SignedRequest(
-                    request.method,
-                    request.path,
-                    dict(request.headers),
-                    request.args.to_dict(flat=False),
-                    request.get_data(),
-                ),
+            except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: too deep
+                raise FcError("InvalidArgument", 400, f"request body is not JSON: {exc}") from None
+            if response.headers.get("X-Fc-Error-Type"):
+                exchange.call.code = response.headers["X-Fc-Error-Type"]
+            return response
+
+        return run
+
+    def fault_error(self, exchange: FcExchange, fault: FaultError) -> ServiceError:
+        if (fault.code, fault.status) == THROTTLING_USER[:2]:
+            # A rate-limit rule answers as FC's concurrency limit does.
+            return FcError(
+                "ResourceExhausted",
+                429,
+                "Your request concurrency exceeds the limit (localcloud rate limit rule)",
             )
-            call.access_key_id = credential.access_key_id
-            if not credential.allows(action):
-                raise FcError(
-                    "AccessDenied",
-                    403,
-                    f"the caller is not authorized to perform 'fc:{action}' on the resource",
-                )
-            decision = self.cloud.faults.decide("fc", action, self.cloud.account_id)
-            call.fault = decision.label
-            if decision.latency_s:
-                time.sleep(decision.latency_s)
-            if decision.error is not None:
-                raise _fault_error(decision.error)
-            response = getattr(self, f"_{action}")(request, request_id, **params)
-            if decision.drop_response_after_commit:
-                call.status = response.status_code
-                self.cloud.calls.record(call)
-                raise DropConnection()
-        except (FcError, FcAuthError) as exc:
-            response = _error(exc.status, exc.code, exc.message, request_id)
-            call.code = exc.code
-        except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
-            response = _error(
-                400, "InvalidArgument", f"request body is not JSON: {exc}", request_id
-            )
-            call.code = "InvalidArgument"
-        except DropConnection:
-            raise
-        except Exception as exc:  # a bug of ours: still a JSON answer fc2 can read
-            log.exception("FC %s failed", action)
-            response = _error(
-                500, "InternalServerError", f"localcloud FC {action}: {exc!r}", request_id
-            )
-            call.code = "InternalServerError"
-        call.status = response.status_code
-        if call.code is None and response.headers.get("X-Fc-Error-Type"):
-            call.code = response.headers["X-Fc-Error-Type"]
-        self.cloud.calls.record(call)
-        response.headers["X-Fc-Request-Id"] = request_id
-        return response
+        return FcError(fault.code, fault.status, fault.message)
+
+    def internal_error(self, exchange: FcExchange, exc: Exception) -> ServiceError:
+        # A bug of ours: still a JSON answer fc2 can read.
+        return FcError("InternalServerError", 500, f"localcloud FC {exchange.action}: {exc!r}")
+
+    def render_error(self, exchange: FcExchange, error: ServiceError) -> Response:
+        return _error(error.status, error.code, error.message, exchange.request_id)
+
+    def finish(self, exchange: FcExchange, response: Response) -> None:
+        response.headers["X-Fc-Request-Id"] = exchange.request_id
 
     @staticmethod
     def _route(method: str, rest: str) -> tuple[str | None, dict[str, str]]:
@@ -272,16 +286,6 @@ def _object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise FcError("InvalidArgument", 400, "the request body must be a JSON object")
     return body
-
-
-def _fault_error(error: Any) -> FcError:
-    if (error.code, error.status) == THROTTLING_USER[:2]:
-        return FcError(
-            "ResourceExhausted",
-            429,
-            "Your request concurrency exceeds the limit (localcloud rate limit rule)",
-        )
-    return FcError(error.code, error.status, error.message)
 
 
 def _function_json(fn: Function) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Trigger emulation: the EventBridge MNS queue trigger and the MNS topic trigger.
 
 Both drive the function through `FcBackend.invoke` and MNS through the MNS backend's Python API
-(`cloud.backends["mns"]`), never over HTTP.
+(`cloud.backends.mns`), never over HTTP.
 
 `eventbridge` with eventSourceType MNS (docs/platform.md, "Queue trigger"), as EventBridge event
 streaming runs it:
@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from localcloud.fc.models import FcError
+from localcloud.fc.errors import FcError
 
 if TYPE_CHECKING:
     from localcloud.fc.models import FcBackend, Trigger
@@ -288,7 +288,7 @@ class QueueTrigger:
         self.backend = backend
         self.trigger = trigger
         self.config = config
-        self.mns = backend.cloud.backends["mns"]
+        self.mns = backend.cloud.backends.mns
         cloud = backend.cloud
         if config.region and config.region != cloud.region:
             raise FcError(
@@ -604,7 +604,7 @@ class TopicTrigger:
     def __init__(self, backend: FcBackend, trigger: Trigger) -> None:
         self.backend = backend
         self.trigger = trigger
-        self.mns = backend.cloud.backends["mns"]
+        self.mns = backend.cloud.backends.mns
         match = _TOPIC_ARN.fullmatch(trigger.source_arn or "")
         if not match:
             raise FcError(

@@ -193,8 +193,8 @@ def _body(result) -> bytes:
 
 
 def _error(exc: BaseException, tb) -> dict:
-    frames = traceback.extract_tb(tb)
-    frames = [f for f in frames if os.path.abspath(f.filename) != os.path.abspath(__file__)]
+    here = os.path.abspath(__file__)
+    frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) != here]
     error: dict = {"errorMessage": str(exc), "errorType": type(exc).__name__}
     if frames:
         error["stackTrace"] = [

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from localcloud.core import ServiceError
 
-class MnsError(Exception):
+
+class MnsError(ServiceError):
     """An MNS error with its wire code and HTTP status (rendered as <Error> by responses.py)."""
-
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.status = status
-        self.message = message
 
 
 def queue_not_exist(name: str) -> MnsError:

@@ -1,25 +1,28 @@
-"""MNS HTTP API 2015-06-06 on the wire: route, authenticate, apply faults, call the backend.
+"""MNS HTTP API 2015-06-06 on the wire: how to route a request to its action, verify its
+signature and render results and errors.
 
-Every request goes: route (method + path + query -> action) -> signature check
-(localcloud.auth.mns) -> credential's allowed_actions (AccessDenied) -> fault decision ->
-the action -> call log. Errors are <Error xmlns="http://mns.aliyuncs.com/doc/v1/"> with Code,
-Message, RequestId, HostId and the `x-mns-request-id` header, as aliyun-mns-sdk requires.
+The shared path (localcloud.pipeline) runs each call: route (method + path + query -> action) ->
+signature check (localcloud.auth.mns) -> InvalidRequestURL when no action matched -> the
+credential's allowed_actions (AccessDenied) -> fault rules -> the action -> call log. Errors are
+<Error xmlns="http://mns.aliyuncs.com/doc/v1/"> with Code, Message, RequestId, HostId and the
+`x-mns-request-id` header, as aliyun-mns-sdk requires.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.wrappers import Request, Response
 
 from localcloud.auth import mns as mns_auth
 from localcloud.calls import Call
+from localcloud.core import Cloud, ServiceError
+from localcloud.credentials import Credential
+from localcloud.faults import FaultError
 from localcloud.mns import wire
 from localcloud.mns.models import (
     DEFAULT_PRIORITY,
@@ -32,10 +35,9 @@ from localcloud.mns.models import (
 )
 from localcloud.mns.unsupported import UNSUPPORTED
 from localcloud.mns.unsupported import message as unsupported_message
-from localcloud.server import DropConnection
+from localcloud.pipeline import Exchange, Handler
 
 API_VERSION = "2015-06-06"
-log = logging.getLogger("localcloud.mns")
 
 _QUEUE = r"/queues/(?P<queue>[^/]+)"
 _TOPIC = r"/topics/(?P<topic>[^/]+)"
@@ -43,108 +45,90 @@ _SUB = _TOPIC + r"/subscriptions/(?P<subscription>[^/]+)"
 
 
 @dataclass
-class _Context:
-    """One request as the action handlers see it."""
+class _Context(Exchange):
+    """One MNS call as the action handlers see it."""
 
-    request: Request
-    path: dict[str, str]
-    query: dict[str, str]
-    body: bytes
-    params: dict[str, Any] = field(default_factory=dict)  # what the call log records
+    path: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    handler: _Handler | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """What the call log records (handlers fill it in)."""
+        return self.call.parameters
 
 
 _Handler = Callable[["MnsResponses", _Context], Response]
 
 
 class MnsResponses:
-    def __init__(self, cloud) -> None:
+    """The MNS wire format (a localcloud.pipeline.WireFormat) and its actions."""
+
+    service = "mns"
+
+    def __init__(self, cloud: Cloud, backend: MnsBackend) -> None:
         self.cloud = cloud
-        self.backend = MnsBackend(cloud.region, cloud.account_id)
-        cloud.backends["mns"] = self.backend
+        self.backend = backend
 
-    def close(self) -> None:
-        self.backend.close()
-
-    # -- the pipeline ----------------------------------------------------------------------
-    def dispatch(self, request: Request) -> Response:
-        request_id = uuid.uuid4().hex[:24].upper()
+    # -- the wire format -------------------------------------------------------------------
+    def read(self, request: Request) -> _Context:
         body = request.get_data(cache=True)
         query = wire.raw_query(request.environ.get("QUERY_STRING", ""))
-        action, handler, path = self._route(request.method, request.path, query, body)
-        call = Call("mns", action or "Unknown", {})
-        try:
-            credential = mns_auth.verify(
-                mns_auth.SignedRequest(request.method, _resource(request), request.headers, body),
-                self.cloud.credentials,
-                mns_auth.utc_now(),
-            )
-        except mns_auth.MnsAuthError as exc:
-            return self._error(
-                call, request, request_id, MnsError(exc.code, exc.status, exc.message)
-            )
-        call.access_key_id = credential.access_key_id
-        if handler is None:
-            error = MnsError("InvalidRequestURL", 400, "Http request URL format invalid.")
-            return self._error(call, request, request_id, error)
+        action, handler, path = _route(request.method, request.path, query, body)
+        return _Context(
+            request=request,
+            request_id=uuid.uuid4().hex[:24].upper(),
+            action=action,
+            call=Call("mns", action or "Unknown", {}),
+            path=path,
+            query=query,
+            body=body,
+            handler=handler,
+        )
+
+    def authenticate(self, exchange: _Context) -> Credential:
+        request = exchange.request
+        return mns_auth.verify(
+            mns_auth.SignedRequest(
+                request.method,
+                _resource(request),
+                cast("Mapping[str, str]", request.headers),  # case-insensitive, as required
+                exchange.body,
+            ),
+            self.cloud.credentials,
+            mns_auth.utc_now(),
+        )
+
+    def resolve(self, exchange: _Context, credential: Credential) -> Handler:
+        handler, action = exchange.handler, exchange.action
+        if handler is None or action is None:
+            raise MnsError("InvalidRequestURL", 400, "Http request URL format invalid.")
         if not credential.allows(action):
-            error = MnsError(
+            raise MnsError(
                 "AccessDenied",
                 403,
                 f"The OwnerId that your Access Key Id associated to is forbidden for this "
                 f"operation. (action {action})",
             )
-            return self._error(call, request, request_id, error)
-        context = _Context(request, path, query, body)
-        decision = self.cloud.faults.decide("mns", action, self.cloud.account_id)
-        call.fault = decision.label
-        if decision.latency_s:
-            time.sleep(decision.latency_s)
-        if decision.error is not None:
-            fault = decision.error
-            return self._error(
-                call, request, request_id, MnsError(fault.code, fault.status, fault.message)
-            )
-        try:
-            response = handler(self, context)
-        except MnsError as exc:
-            call.parameters = context.params
-            return self._error(call, request, request_id, exc)
-        except Exception:  # a localcloud bug: still answer as MNS would, never an HTML page
-            log.exception("MNS %s failed", action)
-            call.parameters = context.params
-            error = MnsError("InternalError", 500, "Interal error.")  # (sic) as MNS spells it
-            return self._error(call, request, request_id, error)
-        call.parameters = context.params
-        call.status = response.status_code
-        self.cloud.calls.record(call)
-        if decision.drop_response_after_commit:
-            raise DropConnection()
-        _stamp(response, request_id)
-        return response
+        return lambda: handler(self, exchange)
 
-    def _route(
-        self, method: str, path: str, query: dict[str, str], body: bytes
-    ) -> tuple[str | None, _Handler | None, dict[str, str]]:
-        for verb, pattern, choose in _ROUTES:
-            if verb != method:
-                continue
-            match = re.fullmatch(pattern, path)
-            if match:
-                action, handler = choose(query, body)
-                return action, handler, match.groupdict()
-        return None, None, {}
+    def fault_error(self, exchange: _Context, fault: FaultError) -> ServiceError:
+        return MnsError(fault.code, fault.status, fault.message)
 
-    def _error(self, call: Call, request: Request, request_id: str, error: MnsError) -> Response:
-        call.status, call.code = error.status, error.code
-        self.cloud.calls.record(call)
+    def internal_error(self, exchange: _Context, exc: Exception) -> ServiceError:
+        return MnsError("InternalError", 500, "Interal error.")  # (sic) as MNS spells it
+
+    def render_error(self, exchange: _Context, error: ServiceError) -> Response:
         if isinstance(error, _BatchError):
-            response = _xml(error.root, error.items, error.status)
-        else:
-            host = request.host or self.cloud.base_url
-            document = wire.error_document(error.code, error.message, request_id, host)
-            response = _xml_bytes(document, error.status)
-        _stamp(response, request_id)
-        return response
+            return _xml(error.root, error.items, error.status)
+        host = exchange.request.host or self.cloud.base_url
+        document = wire.error_document(error.code, error.message, exchange.request_id, host)
+        return _xml_bytes(document, error.status)
+
+    def finish(self, exchange: _Context, response: Response) -> None:
+        response.headers["x-mns-request-id"] = exchange.request_id
+        response.headers["x-mns-version"] = API_VERSION
 
     # -- account ---------------------------------------------------------------------------
     def get_account_attributes(self, ctx: _Context) -> Response:
@@ -644,12 +628,20 @@ def _xml_bytes(document: bytes, status: int) -> Response:
     return Response(document, status, content_type="text/xml;charset=utf-8")
 
 
-def _stamp(response: Response, request_id: str) -> None:
-    response.headers["x-mns-request-id"] = request_id
-    response.headers["x-mns-version"] = API_VERSION
-
-
 # --- routing --------------------------------------------------------------------------------
+def _route(
+    method: str, path: str, query: dict[str, str], body: bytes
+) -> tuple[str | None, _Handler | None, dict[str, str]]:
+    for verb, pattern, choose in _ROUTES:
+        if verb != method:
+            continue
+        match = re.fullmatch(pattern, path)
+        if match:
+            action, handler = choose(query, body)
+            return action, handler, match.groupdict()
+    return None, None, {}
+
+
 def _fixed(
     action: str, handler: _Handler
 ) -> Callable[[dict[str, str], bytes], tuple[str, _Handler]]:

@@ -6,18 +6,11 @@ table, the POP gateway's common errors); the few chosen by us are marked in docs
 
 from __future__ import annotations
 
+from localcloud.core import ServiceError
 
-class VpcError(Exception):
+
+class VpcError(ServiceError):
     """An error answer of the VPC API (rendered as JSON or XML by responses.py)."""
-
-    def __init__(
-        self, code: str, status: int, message: str, retry_after_ms: int | None = None
-    ) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.status = status
-        self.message = message
-        self.retry_after_ms = retry_after_ms
 
 
 def missing(name: str) -> VpcError:

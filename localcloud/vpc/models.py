@@ -1,6 +1,6 @@
 """VPC state and rules: customer gateways of one account, per region.
 
-`VpcBackend` is what `cloud.backends["vpc"]` holds. Every method validates its input with the
+`VpcBackend` is what `cloud.backends.vpc` holds. Every method validates its input with the
 API's own rules (localcloud.vpc.rules) and raises VpcError with the real code, so tests and
 benchmarks may seed or inspect state directly and get the same answers as over HTTP. One lock
 serialises every read and change, which makes CreateCustomerGateway atomic: IP uniqueness, the
@@ -99,8 +99,8 @@ class VpcBackend:
     # -- customer gateways -------------------------------------------------------------------
     def create_customer_gateway(
         self,
-        region_id: str,
-        ip_address: str,
+        region_id: str | None,
+        ip_address: str | None,
         *,
         name: str | None = None,
         description: str | None = None,
@@ -119,7 +119,7 @@ class VpcBackend:
         """
         region = rules.region(region_id)
         ip = rules.ip_address(ip_address)
-        clean = {
+        clean: dict[str, Any] = {
             "name": rules.name(name),
             "description": rules.description(description),
             "asn": rules.asn(asn),
@@ -167,7 +167,7 @@ class VpcBackend:
 
     def describe_customer_gateways(
         self,
-        region_id: str,
+        region_id: str | None,
         *,
         customer_gateway_id: str | None = None,
         page_number: int = 1,
@@ -195,7 +195,9 @@ class VpcBackend:
         start = (page_number - 1) * page_size
         return Page(len(matches), page_number, page_size, tuple(matches[start : start + page_size]))
 
-    def get_customer_gateway(self, region_id: str, customer_gateway_id: str) -> CustomerGateway:
+    def get_customer_gateway(
+        self, region_id: str | None, customer_gateway_id: str | None
+    ) -> CustomerGateway:
         region = rules.region(region_id)
         gateway_id = rules.customer_gateway_id(customer_gateway_id)
         with self._lock:
@@ -206,8 +208,8 @@ class VpcBackend:
 
     def modify_customer_gateway_attribute(
         self,
-        region_id: str,
-        customer_gateway_id: str,
+        region_id: str | None,
+        customer_gateway_id: str | None,
         *,
         name: str | None = None,
         description: str | None = None,
@@ -232,7 +234,9 @@ class VpcBackend:
             state.gateways[gateway_id] = gateway
             return gateway
 
-    def delete_customer_gateway(self, region_id: str, customer_gateway_id: str) -> None:
+    def delete_customer_gateway(
+        self, region_id: str | None, customer_gateway_id: str | None
+    ) -> None:
         region = rules.region(region_id)
         gateway_id = rules.customer_gateway_id(customer_gateway_id)
         with self._lock:
@@ -271,6 +275,9 @@ class VpcBackend:
     def reset(self) -> None:
         with self._lock:
             self._regions.clear()
+
+    def close(self) -> None:
+        """Nothing to stop: the VPC backend runs no threads."""
 
     def _new_id(self, region: regions.Region) -> str:
         while True:

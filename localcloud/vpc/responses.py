@@ -1,15 +1,13 @@
-"""VPC OpenAPI 2016-04-28 (RPC style) on the wire: authenticate, authorise, apply faults, run
-the action, answer in JSON or XML, log the call.
+"""VPC OpenAPI 2016-04-28 (RPC style) on the wire: how to read a call, verify its signature,
+find its action, and render its result or error as JSON or XML.
 
-Every request goes: parameters (query + form body) -> signature (ACS3 when the Authorization
-header says so, else RPC V1) -> action and version -> the credential's allowed actions ->
-`faults.decide("vpc", action, account)` -> the action (localcloud.vpc.models) -> call log.
+The shared path (localcloud.pipeline) runs each call: parameters (query + form body) -> signature
+(ACS3 when the Authorization header says so, else RPC V1) -> action and version -> the
+credential's allowed actions -> fault rules -> the action (localcloud.vpc.models) -> call log.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +15,12 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from localcloud.auth import NonceCache, OpenApiAuthError, acs3, rpc_v1, utc_now
+from localcloud.auth import NonceCache, acs3, rpc_v1, utc_now
 from localcloud.calls import Call
+from localcloud.core import Cloud, ServiceError
 from localcloud.credentials import Credential
-from localcloud.server import DropConnection
+from localcloud.faults import FaultError
+from localcloud.pipeline import Exchange, Handler
 from localcloud.vpc import regions, rules, wire
 from localcloud.vpc.exceptions import (
     FORBIDDEN,
@@ -34,7 +34,6 @@ from localcloud.vpc.exceptions import (
 from localcloud.vpc.models import VpcBackend
 
 API_VERSION = "2016-04-28"
-log = logging.getLogger("localcloud.vpc")
 
 # Signing and protocol parameters: never passed to an action, never in the call log.
 _COMMON_PARAMETERS = frozenset(
@@ -61,76 +60,36 @@ class _Answer:
 
 
 @dataclass
-class _Exchange:
-    """One request on its way through the pipeline."""
+class VpcExchange(Exchange):
+    """One VPC call: what the signature schemes and the actions read."""
 
-    request: Request
-    request_id: str
     body: bytes
     query: dict[str, str]  # decoded query string
     everything: dict[str, str]  # query and form body, as V1 signs them
     headers: dict[str, list[str]]  # lowercase name -> values
-    action: str
     version: str
     xml: bool
     parameters: dict[str, str]  # API parameters only
-    call: Call
 
 
 _Action = Callable[["VpcResponses", dict[str, str]], _Answer]
 
 
 class VpcResponses:
-    def __init__(self, cloud) -> None:
+    """The VPC wire format (a localcloud.pipeline.WireFormat) and its actions."""
+
+    service = "vpc"
+
+    def __init__(self, cloud: Cloud, backend: VpcBackend) -> None:
         self.cloud = cloud
-        self.backend = VpcBackend(cloud.account_id, quota=lambda: cloud.quota)
+        self.backend = backend
         self.nonces = NonceCache()
-        cloud.backends["vpc"] = self.backend
 
-    # -- the pipeline ------------------------------------------------------------------------
-    def dispatch(self, request: Request) -> Response:
-        exchange = _read(request)
-        try:
-            return self._process(exchange)
-        except DropConnection:
-            raise
-        except Exception:  # a localcloud bug: still answer as the gateway would, never HTML
-            log.exception("VPC %s failed", exchange.action or "request")
-            return self._error(exchange, VpcError(*INTERNAL_ERROR))
+    # -- the wire format -----------------------------------------------------------------------
+    def read(self, request: Request) -> VpcExchange:
+        return _read(request)
 
-    def _process(self, exchange: _Exchange) -> Response:
-        try:
-            credential = self._authenticate(exchange)
-        except OpenApiAuthError as exc:
-            return self._error(exchange, VpcError(exc.code, exc.status, exc.message))
-        exchange.call.access_key_id = credential.access_key_id
-        action = exchange.action
-        try:
-            handler = self._resolve(exchange.request, action, exchange.version, credential)
-        except VpcError as exc:
-            return self._error(exchange, exc)
-
-        decision = self.cloud.faults.decide("vpc", action, self.cloud.account_id)
-        exchange.call.fault = decision.label
-        if decision.latency_s:
-            time.sleep(decision.latency_s)
-        if decision.error is not None:
-            fault = decision.error
-            error = VpcError(fault.code, fault.status, fault.message, fault.retry_after_ms)
-            return self._error(exchange, error)
-
-        try:
-            answer = handler(self, exchange.parameters)
-        except VpcError as exc:
-            response = self._error(exchange, exc)
-        else:
-            exchange.call.created = answer.created
-            response = self._answer(exchange, action, answer)
-        if decision.drop_response_after_commit:
-            raise DropConnection()
-        return response
-
-    def _authenticate(self, exchange: _Exchange) -> Credential:
+    def authenticate(self, exchange: VpcExchange) -> Credential:
         request = exchange.request
         if acs3.is_acs3(request.headers.get("Authorization")):
             signed = acs3.SignedRequest(
@@ -141,9 +100,8 @@ class VpcResponses:
             request.method, exchange.everything, self.cloud.credentials, self.nonces, utc_now()
         )
 
-    def _resolve(
-        self, request: Request, action: str, version: str, credential: Credential
-    ) -> _Action:
+    def resolve(self, exchange: VpcExchange, credential: Credential) -> Handler:
+        action, version, request = exchange.action, exchange.version, exchange.request
         if not action:
             raise missing("Action")
         if not version:
@@ -155,28 +113,31 @@ class VpcResponses:
             raise api_not_found(action)
         if not credential.allows(action):
             raise VpcError(*(FORBIDDEN_SUB_USER if credential.sub_user else FORBIDDEN))
-        return handler
+        return lambda: self._answer(exchange, action, handler(self, exchange.parameters))
 
-    def _answer(self, exchange: _Exchange, action: str, answer: _Answer) -> Response:
-        body = {"RequestId": exchange.request_id, **answer.body}
-        response = wire.render(f"{action}Response", body, 200, exchange.xml)
-        exchange.call.status = 200
-        self.cloud.calls.record(exchange.call)
-        response.headers["x-acs-request-id"] = exchange.request_id
-        return response
+    def fault_error(self, exchange: VpcExchange, fault: FaultError) -> ServiceError:
+        return VpcError(fault.code, fault.status, fault.message, fault.retry_after_ms)
 
-    def _error(self, exchange: _Exchange, error: VpcError) -> Response:
-        exchange.call.status, exchange.call.code = error.status, error.code
+    def internal_error(self, exchange: VpcExchange, exc: Exception) -> ServiceError:
+        return VpcError(*INTERNAL_ERROR)
+
+    def render_error(self, exchange: VpcExchange, error: ServiceError) -> Response:
         if exchange.action == "CreateCustomerGateway":
             exchange.call.created = False
-        self.cloud.calls.record(exchange.call)
         host = exchange.request.host or self.cloud.base_url
         body = wire.error_body(exchange.request_id, host, error.code, error.message)
         response = wire.render("Error", body, error.status, exchange.xml)
-        response.headers["x-acs-request-id"] = exchange.request_id
         if error.retry_after_ms is not None:
             response.headers["x-acs-retry-after"] = str(max(1, int(error.retry_after_ms)))
         return response
+
+    def finish(self, exchange: VpcExchange, response: Response) -> None:
+        response.headers["x-acs-request-id"] = exchange.request_id
+
+    def _answer(self, exchange: VpcExchange, action: str, answer: _Answer) -> Response:
+        exchange.call.created = answer.created
+        body = {"RequestId": exchange.request_id, **answer.body}
+        return wire.render(f"{action}Response", body, 200, exchange.xml)
 
     # -- actions -----------------------------------------------------------------------------
     def create_customer_gateway(self, p: dict[str, str]) -> _Answer:
@@ -273,7 +234,7 @@ class VpcResponses:
         )
 
 
-def _read(request: Request) -> _Exchange:
+def _read(request: Request) -> VpcExchange:
     body = request.get_data(cache=True)
     query = rpc_v1.parse_parameters(request.environ.get("QUERY_STRING", ""))
     form = {}
@@ -287,18 +248,18 @@ def _read(request: Request) -> _Exchange:
     action = everything.get("Action") or request.headers.get("x-acs-action", "")
     version = everything.get("Version") or request.headers.get("x-acs-version", "")
     parameters = {k: v for k, v in everything.items() if k not in _COMMON_PARAMETERS}
-    return _Exchange(
+    return VpcExchange(
         request=request,
         request_id=str(uuid.uuid4()).upper(),
+        action=action,
+        call=Call("vpc", action or "Unknown", dict(parameters)),
         body=body,
         query=query,
         everything=everything,
         headers=headers,
-        action=action,
         version=version,
         xml=wire.wants_xml(everything.get("Format")),
         parameters=parameters,
-        call=Call("vpc", action or "Unknown", dict(parameters)),
     )
 
 

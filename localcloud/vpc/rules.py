@@ -183,7 +183,7 @@ def tag_parameters(
             continue
         match = _TAG_PARAMETER.fullmatch(name_[len(prefix) + 1 :])
         index = _small_int(match["n"], MAX_TAGS) if match else None
-        if index is None or not 1 <= index <= MAX_TAGS:
+        if match is None or index is None or not 1 <= index <= MAX_TAGS:
             raise _invalid_tags(
                 prefix, f"unexpected parameter {name_[:64]!r} ({prefix}.N.Key, N 1-20)"
             )

@@ -46,7 +46,7 @@ def error_body(request_id: str, host_id: str, code: str, message: str) -> dict[s
 
 
 def _elements(value: Any) -> str:
-    parts = []
+    parts: list[str] = []
     for key, item in value.items():
         if isinstance(item, list):
             parts.extend(_element(key, entry) for entry in item)

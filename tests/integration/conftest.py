@@ -130,7 +130,7 @@ class Harness:
         return [c for c in calls if action is None or c["action"] == action]
 
     def gateways(self) -> list[dict[str, Any]]:
-        return self.server.cloud.backends["vpc"].customer_gateways()
+        return self.server.cloud.backends.vpc.customer_gateways()
 
     def _admin(self, method: str, route: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None

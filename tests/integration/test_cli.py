@@ -89,10 +89,10 @@ class Cli:
         self.cloud.cloud.faults.set_rules(rules)
 
     def gateways(self) -> list[dict[str, Any]]:
-        return self.cloud.cloud.backends["vpc"].state()["customer_gateways"]
+        return self.cloud.cloud.backends.vpc.state()["customer_gateways"]
 
     def count(self, queue: str) -> int:
-        q = self.cloud.cloud.backends["mns"].get_queue(queue)
+        q = self.cloud.cloud.backends.mns.get_queue(queue)
         return q["ActiveMessages"] + q["InactiveMessages"] + q["DelayMessages"]
 
     def calls(self, action: str) -> list[dict[str, Any]]:

@@ -78,14 +78,14 @@ class Stack:
         return {e["data"]["trigger"]["messageId"]: e for e in events}
 
     def gateways(self) -> list[dict[str, Any]]:
-        return self.cloud.cloud.backends["vpc"].state()["customer_gateways"]
+        return self.cloud.cloud.backends.vpc.state()["customer_gateways"]
 
     def role_calls(self) -> list[dict[str, Any]]:
-        role = self.cloud.cloud.backends["fc"].role_credential.access_key_id
+        role = self.cloud.cloud.backends.fc.role_credential.access_key_id
         return [c for c in self.cloud.cloud.calls.snapshot() if c["access_key_id"] == role]
 
     def queue_counts(self, name: str) -> int:
-        q = self.cloud.cloud.backends["mns"].get_queue(name)
+        q = self.cloud.cloud.backends.mns.get_queue(name)
         return q["ActiveMessages"] + q["InactiveMessages"]
 
     def drained(self, name: str, within: float = 10.0) -> int:
@@ -159,7 +159,7 @@ def test_the_role_calls_only_what_the_template_policy_allows(stack):
     calls = stack.role_calls()
     actions = {c["action"] for c in calls}
     allowed = stack.cloud.cloud.credentials.get(
-        stack.cloud.cloud.backends["fc"].role_credential.access_key_id
+        stack.cloud.cloud.backends.fc.role_credential.access_key_id
     ).allowed_actions
     assert {"CreateCustomerGateway", "PublishMessage"} <= actions <= allowed
     assert all(c["code"] not in ("Forbidden", "AccessDenied") for c in calls)
@@ -198,11 +198,9 @@ def test_a_poison_message_in_a_batch_does_not_hold_back_the_others(stack):
     events = stack.by_message(stack.outcomes(3))
     kinds = {sent[m]: e["type"].rsplit(".", 1)[-1] for m, e in events.items()}
     assert kinds == {"poison": "failed", "valid": "created", "invalid": "failed"}
-    pushes = (
-        stack.cloud.cloud.backends["fc"]
-        .running_trigger(*stack.cloud.deployment.triggers[0])
-        .history
-    )
+    pushes = stack.cloud.cloud.backends.fc.running_trigger(
+        *stack.cloud.deployment.triggers[0]
+    ).history
     assert all(p["ok"] for p in pushes)  # rejections are outcomes, not push failures
 
 
@@ -246,12 +244,12 @@ def test_unresolvable_failures_are_retried_by_the_trigger_then_dead_lettered():
         deadline = time.monotonic() + 120
         while stack.queue_counts(dlq) == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
-        dead = cloud.cloud.backends["mns"].receive_messages(dlq)
+        dead = cloud.cloud.backends.mns.receive_messages(dlq)
         assert len(dead) == 1
         letter = json.loads(dead[0].body)
         assert letter["data"]["messageId"] == message_id
         assert letter["specversion"] == "1.0"  # the CloudEvent as pushed (EventBridge's shape)
-        trigger = cloud.cloud.backends["fc"].running_trigger(*cloud.deployment.triggers[0])
+        trigger = cloud.cloud.backends.fc.running_trigger(*cloud.deployment.triggers[0])
         state = trigger.state()
         assert state["failed_pushes"] == 4
         assert ["TransientFailureError" in r for r in state["dead_letter_reasons"]] == [True]

@@ -282,7 +282,7 @@ def test_adoption_finds_the_gateway_beyond_the_first_page(cloud):
         for i in range(60)
     ]
     assert cloud.invoke(batch)["created"] == 60
-    backend = cloud.server.cloud.backends["vpc"]
+    backend = cloud.server.cloud.backends.vpc
     on_page_2 = backend.describe_customer_gateways("cn-shanghai", page_number=2, page_size=50)
     ip = on_page_2.gateways[-1].ip_address
     event = cloud.invoke({"RegionId": "cn-shanghai", "IpAddress": ip, "ClientToken": "late"})

@@ -282,13 +282,13 @@ def test_template_deploys_on_localcloud_as_described(tmp_path):
         account, region = cloud.cloud.account_id, cloud.cloud.region
         assert env["SUCCESS_DESTINATION"] == f"acs:mns:{region}:{account}:/topics/cgw-outcomes"
         assert env["VPC_ENDPOINT"] == env["MNS_ENDPOINT"] == cloud.cloud.base_url
-        mns = cloud.cloud.backends["mns"]
+        mns = cloud.cloud.backends.mns
         assert set(mns.list_queues()) >= {
             outputs["RequestQueueName"],
             outputs["DeadLetterQueueName"],
         }
         assert outputs["ResultTopicName"] in mns.list_topics()
-        role = cloud.cloud.credentials.get(cloud.cloud.backends["fc"].role_credential.access_key_id)
+        role = cloud.cloud.credentials.get(cloud.cloud.backends.fc.role_credential.access_key_id)
         assert role.allowed_actions == {
             "CreateCustomerGateway",
             "DescribeCustomerGateways",

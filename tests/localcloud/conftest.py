@@ -176,4 +176,4 @@ def sdk(request, make_sdk) -> VpcSdk:
 
 @pytest.fixture
 def vpc_backend(localcloud):
-    return localcloud.cloud.backends["vpc"]
+    return localcloud.cloud.backends.vpc

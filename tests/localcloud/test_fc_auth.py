@@ -72,7 +72,7 @@ def toy(localcloud, tmp_path):
             """
         )
     )
-    backend = localcloud.cloud.backends["fc"]
+    backend = localcloud.cloud.backends.fc
     backend.create_service("svc")
     backend.create_function(
         "svc", "fn", handler="index.handler", runtime="python3.10", code_dir=str(tmp_path)

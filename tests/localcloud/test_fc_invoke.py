@@ -97,7 +97,7 @@ def handler(event, context):
 
 @pytest.fixture
 def fc(localcloud):
-    backend = localcloud.cloud.backends["fc"]
+    backend = localcloud.cloud.backends.fc
     backend.time_scale = 0.01
     yield backend
     backend.time_scale = 1.0

@@ -51,7 +51,7 @@ def record(localcloud, tmp_path) -> Path:
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "index.py").write_text(CODE)
     out = tmp_path / "record.txt"
-    fc = localcloud.cloud.backends["fc"]
+    fc = localcloud.cloud.backends.fc
     fc.create_service("svc", description="parity", log_project="proj", log_store="store")
     fc.create_function(
         "svc",
@@ -140,7 +140,7 @@ def test_get_service_and_function_field_by_field(client, record):
 )
 def test_trigger_life_cycle_delivers_topic_messages(client, record, localcloud):
     cloud = localcloud.cloud
-    mns = cloud.backends["mns"]
+    mns = cloud.backends.mns
     mns.create_topic("events")
     arn = f"acs:mns:{cloud.region}:{cloud.account_id}:/topics/events"
     role = f"acs:ram::{cloud.account_id}:role/fc-invoke"

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # SDK cou
 
 @pytest.fixture
 def base(localcloud):
-    localcloud.cloud.backends["mns"].create_queue("orders")
+    localcloud.cloud.backends.mns.create_queue("orders")
     return localcloud.cloud.base_url
 
 
@@ -105,7 +105,7 @@ def test_sts_token_is_required_and_checked(base, localcloud):
     assert _error(lambda: without.send_message(Message("x"))).type == "InvalidAccessKeyId"
     wrong = Account(base, key, secret, "forged-token").get_queue("orders")
     assert _error(lambda: wrong.send_message(Message("x"))).type == "InvalidSecurityToken"
-    assert localcloud.cloud.backends["mns"].get_queue("orders")["ActiveMessages"] == 1
+    assert localcloud.cloud.backends.mns.get_queue("orders")["ActiveMessages"] == 1
     assert token not in repr(localcloud.cloud.calls.snapshot())
 
 
@@ -113,7 +113,7 @@ def test_restricted_credential_is_access_denied(base, localcloud):
     account = Account(base, RESTRICTED_KEY.access_key_id, RESTRICTED_KEY.access_key_secret)
     error = _error(lambda: account.get_queue("orders").send_message(Message("x")))
     assert error.type == "AccessDenied"
-    assert localcloud.cloud.backends["mns"].get_queue("orders")["ActiveMessages"] == 0
+    assert localcloud.cloud.backends.mns.get_queue("orders")["ActiveMessages"] == 0
     last = localcloud.cloud.calls.snapshot()[-1]
     assert (last["action"], last["status"], last["code"]) == ("SendMessage", 403, "AccessDenied")
 

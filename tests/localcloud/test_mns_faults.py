@@ -15,7 +15,7 @@ from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SEC
 
 @pytest.fixture
 def account(localcloud):
-    backend = localcloud.cloud.backends["mns"]
+    backend = localcloud.cloud.backends.mns
     backend.create_queue("orders")
     backend.create_topic("events")
     endpoint = f"acs:mns:{localcloud.cloud.region}:{localcloud.cloud.account_id}:queues/orders"
@@ -24,7 +24,7 @@ def account(localcloud):
 
 
 def _visible(localcloud) -> int:
-    return localcloud.cloud.backends["mns"].state()["queues"]["orders"]["visible"]
+    return localcloud.cloud.backends.mns.state()["queues"]["orders"]["visible"]
 
 
 def test_error_rule_fails_publish_without_delivering(account, localcloud):
@@ -128,7 +128,7 @@ def test_unexpected_backend_failure_is_an_mns_internal_error(account, localcloud
     def broken(name):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(localcloud.cloud.backends["mns"], "get_queue", broken)
+    monkeypatch.setattr(localcloud.cloud.backends.mns, "get_queue", broken)
     with pytest.raises(MNSServerException) as info:
         account.get_queue("orders").get_attributes()
     assert (info.value.type, info.value.message) == ("InternalError", "Interal error.")

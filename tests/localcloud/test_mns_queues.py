@@ -58,6 +58,16 @@ def test_create_queue_returns_location_and_attributes(account, localcloud):
     assert attrs.create_time > 0
 
 
+def test_set_queue_attributes_changes_only_what_it_names(account, localcloud):
+    queue = account.get_queue("orders")
+    queue.create(QueueMeta(vis_timeout=30, max_msg_size=2048))
+    queue.set_attributes(QueueMeta(vis_timeout=90))
+    attrs = queue.get_attributes()
+    assert (attrs.visibility_timeout, attrs.maximum_message_size) == (90, 2048)
+    [call] = localcloud.cloud.calls.snapshot()[-2:-1]  # the SetQueueAttributes call
+    assert (call["action"], call["status"]) == ("SetQueueAttributes", 204)
+
+
 def test_create_queue_is_idempotent_but_conflicts_on_different_attributes(account, localcloud):
     queue = account.get_queue("orders")
     queue.create(QueueMeta(vis_timeout=30))
@@ -65,7 +75,7 @@ def test_create_queue_is_idempotent_but_conflicts_on_different_attributes(accoun
     queue.create(QueueMeta())  # no attributes given: nothing to differ
     error = _error(lambda: queue.create(QueueMeta(vis_timeout=60)))
     assert error.type == "QueueAlreadyExist"
-    assert localcloud.cloud.backends["mns"].get_queue("orders")["VisibilityTimeout"] == 30
+    assert localcloud.cloud.backends.mns.get_queue("orders")["VisibilityTimeout"] == 30
 
 
 def test_queue_attribute_out_of_range_is_invalid_argument(account):
@@ -84,7 +94,7 @@ def test_missing_queue_is_queue_not_exist(account):
 def test_delete_queue(account, localcloud):
     queue = _queue(account)
     queue.delete()
-    assert "orders" not in localcloud.cloud.backends["mns"].state()["queues"]
+    assert "orders" not in localcloud.cloud.backends.mns.state()["queues"]
     assert _error(queue.get_attributes).type == "QueueNotExist"
 
 
@@ -92,7 +102,7 @@ def test_send_receive_delete_round_trip_keeps_body_as_sent(account, localcloud):
     queue = _queue(account)
     sent = queue.send_message(Message("héllo wörld <&>"))
     # The SDK Base64-encodes by default; localcloud stores the <MessageBody> text unchanged.
-    stored = localcloud.cloud.backends["mns"].peek_messages("orders")[0]
+    stored = localcloud.cloud.backends.mns.peek_messages("orders")[0]
     assert stored.body == base64.b64encode("héllo wörld <&>".encode()).decode()
     assert sent.message_body_md5 == stored.body_md5
 
@@ -239,7 +249,7 @@ def test_batch_send_receive_delete(account, localcloud):
     got = queue.batch_receive_message(16, 1)
     assert sorted(m.message_body for m in got) == [f"m{i}".encode() for i in range(5)]
     queue.batch_delete_message([m.receipt_handle for m in got])
-    state = localcloud.cloud.backends["mns"].state()["queues"]["orders"]
+    state = localcloud.cloud.backends.mns.state()["queues"]["orders"]
     assert (state["visible"], state["in_flight"], state["delayed"]) == (0, 0, 0)
 
 
@@ -258,7 +268,7 @@ def test_batch_send_partial_failure_reports_each_entry(account, localcloud):
         ["MessageBodyMD5", "MessageId"],
         ["ErrorCode", "ErrorMessage"],
     ]
-    assert localcloud.cloud.backends["mns"].state()["queues"]["orders"]["visible"] == 1
+    assert localcloud.cloud.backends.mns.state()["queues"]["orders"]["visible"] == 1
 
 
 def test_batch_delete_reports_stale_handles(account):
@@ -332,7 +342,7 @@ def test_concurrent_senders_and_receivers_get_every_message_once(localcloud):
     assert not errors
     assert len(received) == total
     assert sorted(received) == sorted(sent_ids)
-    assert localcloud.cloud.backends["mns"].get_queue("work")["ActiveMessages"] == 0
+    assert localcloud.cloud.backends.mns.get_queue("work")["ActiveMessages"] == 0
 
 
 def test_list_queues_with_prefix(account, localcloud):

@@ -43,7 +43,7 @@ def account(localcloud) -> Account:
 
 @pytest.fixture
 def mns(localcloud):
-    return localcloud.cloud.backends["mns"]
+    return localcloud.cloud.backends.mns
 
 
 def _error(call) -> MNSServerException:

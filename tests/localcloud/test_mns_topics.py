@@ -27,7 +27,7 @@ def account(localcloud):
 
 @pytest.fixture
 def backend(localcloud):
-    return localcloud.cloud.backends["mns"]
+    return localcloud.cloud.backends.mns
 
 
 def _endpoint(localcloud, queue: str) -> str:

@@ -81,8 +81,8 @@ class Toy:
 
     def __init__(self, localcloud, tmp_path: Path) -> None:
         self.cloud = localcloud
-        self.fc = localcloud.cloud.backends["fc"]
-        self.mns = localcloud.cloud.backends["mns"]
+        self.fc = localcloud.cloud.backends.fc
+        self.mns = localcloud.cloud.backends.mns
         self.record = tmp_path / "record.jsonl"
         (tmp_path / "index.py").write_text(TOY)
         self.code = tmp_path
@@ -135,7 +135,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "") 
 
 @pytest.fixture
 def toy(localcloud, tmp_path):
-    fc = localcloud.cloud.backends["fc"]
+    fc = localcloud.cloud.backends.fc
     fc.time_scale = 0.01
     yield Toy(localcloud, tmp_path)
     fc.time_scale = 1.0

@@ -375,4 +375,4 @@ def test_admin_state_and_calls(make_sdk, localcloud):
         ),
         timeout=10,
     ).close()
-    assert localcloud.cloud.backends["vpc"].customer_gateways() == []
+    assert localcloud.cloud.backends.vpc.customer_gateways() == []

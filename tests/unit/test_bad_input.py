@@ -333,6 +333,7 @@ def _queue_element(index: int, value: bytes, body_first: bool, raw_data: bool) -
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(_bodies, st.booleans()), min_size=1, max_size=12),

@@ -1,4 +1,4 @@
-"""concurrency: the start gate (real threads) and the adaptive policy's advice."""
+"""concurrency: the start gate (real threads) and the share-limiter policy's advice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cgw_provisioner.concurrency import StartGate, concurrency_for
-from cgw_provisioner.retry import AdaptivePolicy, FixedWaitPolicy, ShareLimiter
+from cgw_provisioner.retry import FixedWaitPolicy, ShareLimiter, ShareLimiterPolicy
 
 
 def _run_batch(gate, n, work_s=0.02):
@@ -65,9 +65,9 @@ def test_policies_without_advice_use_every_worker():
     assert concurrency_for(FixedWaitPolicy(), 4)() == 4
 
 
-def test_adaptive_policy_runs_what_the_rate_keeps_busy():
+def test_share_limiter_policy_runs_what_the_rate_keeps_busy():
     limiter = ShareLimiter()
-    policy = AdaptivePolicy(limiter)
+    policy = ShareLimiterPolicy(limiter)
     assert policy.concurrency(10) == 10  # unpaced: every worker
     limiter._rate = 2.5
     policy._call_s = 0.05
@@ -77,8 +77,8 @@ def test_adaptive_policy_runs_what_the_rate_keeps_busy():
     assert concurrency_for(policy, 4)() == 4
 
 
-def test_adaptive_policy_times_its_calls():
-    policy = AdaptivePolicy(ShareLimiter())
+def test_share_limiter_policy_times_its_calls():
+    policy = ShareLimiterPolicy(ShareLimiter())
     for _ in range(30):
         assert policy.admit(time.monotonic() + 10)
         time.sleep(0.01)

@@ -30,10 +30,15 @@ def test_defaults():
     assert config.batch_concurrency == 4
     assert config.adopt_existing is True
     assert config.log_level == "INFO"
-    assert config.retry_policy == "adaptive"
+    assert config.retry_policy == "share-limiter"
     assert (config.vpc_endpoint, config.mns_endpoint, config.fc_endpoint) == (None, None, None)
     assert config.success_destination.kind == "mns-topic"
     assert config.failure_destination.kind == "mns-queue"
+
+
+@pytest.mark.parametrize("value", ["adaptive", "ADAPTIVE", " adaptive "])
+def test_retry_policy_adaptive_is_a_deprecated_name_of_the_share_limiter(value):
+    assert load({**BASE, "RETRY_POLICY": value}).retry_policy == "share-limiter"
 
 
 def test_config_is_frozen():
@@ -79,7 +84,7 @@ def test_every_problem_is_reported_at_once():
         ("LOG_LEVEL", "verbose", "one of INFO"),
         ("DEADLINE_MARGIN_SECONDS", "-1", "number of seconds from 0 to 600"),
         ("API_TIMEOUT_SECONDS", "0", "number of seconds from 0.5"),
-        ("RETRY_POLICY", "yolo", "one of adaptive"),
+        ("RETRY_POLICY", "yolo", "one of share-limiter, full-jitter, fixed"),
         ("VPC_ENDPOINT", "http://host/path", "no path"),
         ("FC_ENDPOINT", "host name", "bare host"),
     ],

@@ -20,7 +20,6 @@ PENDING_PAGES = frozenset(
     DOCS / name
     for name in (
         "testing.md",
-        "architecture.md",
     )
 )
 

@@ -432,6 +432,7 @@ def test_never_raises_on_arbitrary_bytes(event):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(envelope_like)
 def test_never_raises_on_arbitrary_json_and_keeps_one_delivery_per_element(value):

@@ -265,6 +265,7 @@ json_like = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_like)
 def test_the_json_safe_copy_is_the_json_round_trip(value):

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cgw_provisioner.retry import (
-    AdaptivePolicy,
     ApiCallError,
     AttemptLog,
     Deadline,
@@ -19,6 +18,7 @@ from cgw_provisioner.retry import (
     FullJitterPolicy,
     RetryBudgetExhaustedError,
     ShareLimiter,
+    ShareLimiterPolicy,
     call_with_retries,
     classify,
     full_jitter,
@@ -172,7 +172,7 @@ def test_call_timeout_never_reaches_past_the_deadline():
 
 def test_retry_after_is_a_floor_for_the_delay():
     clock = FakeClock()
-    policy = AdaptivePolicy(ShareLimiter(clock=clock, sleep=clock.sleep), rand=lambda: 0.0)
+    policy = ShareLimiterPolicy(ShareLimiter(clock=clock, sleep=clock.sleep), rand=lambda: 0.0)
     throttled = ApiCallError("Throttling.User", "x", http_status=400, retry_after_s=0.25)
     operation, _ = _operation([throttled, "done"])
     assert _run(operation, clock, policy) == "done"
@@ -350,6 +350,7 @@ def _paced(rate):
     return limiter
 
 
+@pytest.mark.slow
 def test_a_retry_keeps_its_place_ahead_of_later_work():
     """Real threads: while every thread is held by a retry-after, the one whose operation began
     first sends first, whatever order they queued in."""
@@ -400,7 +401,7 @@ def test_limiter_spreads_concurrent_threads():
     assert sent[-1] - sent[0] >= 6.5 / 40  # 7 gaps of 1/40 s
 
 
-@pytest.mark.parametrize("name", ["adaptive", "full-jitter", "fixed"])
+@pytest.mark.parametrize("name", ["share-limiter", "full-jitter", "fixed"])
 def test_policies_by_name(name):
     policy = policy_named(name)
     assert policy.name == name

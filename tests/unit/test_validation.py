@@ -525,6 +525,7 @@ def test_never_raises_on_arbitrary_bytes(body):
     assert_well_formed(_VALIDATOR.validate(body))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(field_names | st.text(max_size=10), json_values, max_size=8))
 def test_never_raises_on_arbitrary_objects(obj):
@@ -583,6 +584,7 @@ valid_requests = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_requests)
 def test_generated_valid_requests_are_accepted(fields):
@@ -661,12 +663,14 @@ def near_miss_requests(draw: st.DrawFn) -> dict:
 schema_inputs = valid_requests | near_miss_requests() | json_values
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema_inputs)
 def test_the_fast_check_accepts_exactly_what_jsonschema_accepts(value):
     assert _ACCEPT(value) == (next(_JSONSCHEMA.iter_errors(value), None) is None)
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(sorted(near_misses)).flatmap(
@@ -677,6 +681,7 @@ def test_the_fast_check_agrees_with_jsonschema_at_each_fields_boundaries(fields)
     assert _ACCEPT(fields) == (next(_JSONSCHEMA.iter_errors(fields), None) is None)
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_requests | near_miss_requests(), st.booleans())
 def test_the_fast_path_gives_the_full_validators_verdict(fields, ascii_only):

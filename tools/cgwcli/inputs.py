@@ -15,9 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -112,7 +112,8 @@ def _violations(value: Any, check: Draft202012Validator) -> list[str]:
     for error in sorted(check.iter_errors(value), key=lambda e: list(e.absolute_path)):
         field = "/".join(str(p) for p in error.absolute_path) or "(request)"
         if error.validator == "additionalProperties":
-            unknown = sorted(set(value) - set(check.schema["properties"]))
+            schema = cast("Mapping[str, Any]", check.schema)
+            unknown = sorted(set(value) - set(schema["properties"]))
             messages.append(f"unknown field(s) {', '.join(unknown)}")
         elif error.validator == "required":
             messages.append(f"{field}: {error.message}")

@@ -54,9 +54,11 @@ class Tracker:
         if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
             return False
         trigger = event["data"].get("trigger") or {}
-        item = self._by_id.get(trigger.get("messageId")) if isinstance(trigger, dict) else None
-        if item is None:
-            waiting = [i for i in self._by_token.get(event.get("subject"), []) if i.outcome is None]
+        message_id = trigger.get("messageId") if isinstance(trigger, dict) else None
+        item = self._by_id.get(message_id) if isinstance(message_id, str) else None
+        subject = event.get("subject")
+        if item is None and isinstance(subject, str):
+            waiting = [i for i in self._by_token.get(subject, []) if i.outcome is None]
             item = waiting[0] if waiting else None
         if item is None:
             return False

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import config as config_module
 from . import logs
@@ -36,6 +36,9 @@ from .retry import (
     policy_named,
 )
 from .validation import Rejection, RequestValidator
+
+if TYPE_CHECKING:
+    from .logs import Log
 
 PUBLISH_SAFETY_SECONDS = 0.5  # publishing stops this long before FC's timeout
 
@@ -63,6 +66,44 @@ class ItemResult:
     publish_attempts: int = 0
     duration_s: float = 0.0
 
+    def finished(self) -> tuple[Outcome, dict[str, Any]]:
+        """The outcome and its event (an item that is not unfinished has both)."""
+        if self.outcome is None or self.event is None:
+            raise RuntimeError(f"message {self.delivery.message_id} has no outcome yet")
+        return self.outcome, self.event
+
+
+class OutcomePublisher(Protocol):
+    """destinations.Publisher, or a fake with the same publish()."""
+
+    def publish(
+        self,
+        destination: Destination,
+        event: Mapping[str, Any],
+        tag: str,
+        credentials: Credentials,
+        *,
+        timeout: float,
+    ) -> str | None: ...
+
+
+def _vpc_clients(config: Config) -> Callable[[Credentials, str], VpcPort]:
+    """The VPC port for (credentials, region): one client cache per region, built on demand."""
+    from .vpc import VpcClients
+
+    pool = max(10, 2 * config.batch_concurrency)
+    caches: dict[str, VpcClients] = {}
+    cache_lock = threading.Lock()
+
+    def vpc_for(credentials: Credentials, region: str) -> VpcPort:
+        with cache_lock:
+            clients = caches.get(region)
+            if clients is None:
+                clients = caches[region] = VpcClients(region, config.vpc_endpoint, pool)
+        return clients.for_credentials(credentials)
+
+    return vpc_for
+
 
 @dataclass
 class Instance:
@@ -73,46 +114,45 @@ class Instance:
     vpc_policy: RetryPolicy
     publish_policy: RetryPolicy
     vpc_for: Callable[[Credentials, str], VpcPort]
-    publisher: Any  # destinations.Publisher or a fake with the same publish()
+    publisher: OutcomePublisher
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: Callable[[], float] = time.monotonic
 
     @classmethod
-    def build(cls, context: Any, environ: Mapping[str, str] | None = None, **overrides) -> Instance:
-        """Config from the environment, the compiled validator, the policies and the adapters
-        (imported here: a test with fakes passes vpc_for/publisher and never loads the SDKs)."""
+    def build(
+        cls,
+        context: Any,
+        environ: Mapping[str, str] | None = None,
+        *,
+        config: Config | None = None,
+        validator: RequestValidator | None = None,
+        vpc_policy: RetryPolicy | None = None,
+        publish_policy: RetryPolicy | None = None,
+        vpc_for: Callable[[Credentials, str], VpcPort] | None = None,
+        publisher: OutcomePublisher | None = None,
+    ) -> Instance:
+        """Config from the environment, the compiled validator, the policies and the adapters;
+        each may be given instead (the adapters are imported here: a test with fakes passes
+        vpc_for and publisher and never loads the SDKs)."""
         environ = os.environ if environ is None else environ
-        config = overrides.pop("config", None) or config_module.load(environ)
+        config = config or config_module.load(environ)
         logs.configure(config.log_level)
-        if "vpc_for" not in overrides:
-            from .vpc import VpcClients
+        if vpc_for is None:
+            vpc_for = _vpc_clients(config)
+        if publisher is None:
+            from .destinations import Publisher, import_fc_sdk
 
-            pool = max(10, 2 * config.batch_concurrency)
-            caches: dict[str, VpcClients] = {}
-            cache_lock = threading.Lock()
-
-            def vpc_for(credentials: Credentials, region: str) -> VpcPort:
-                with cache_lock:
-                    clients = caches.get(region)
-                    if clients is None:
-                        clients = caches[region] = VpcClients(region, config.vpc_endpoint, pool)
-                return clients.for_credentials(credentials)
-
-            overrides["vpc_for"] = vpc_for
-        if "publisher" not in overrides:
-            from .destinations import Publisher
-
-            overrides["publisher"] = Publisher(config.mns_endpoint, config.fc_endpoint)
+            publisher = Publisher(config.mns_endpoint, config.fc_endpoint)
             if "fc" in (config.success_destination.kind, config.failure_destination.kind):
-                import fc2  # noqa: F401  (warm the import in the initializer, not mid-invocation)
+                import_fc_sdk()  # in the initializer, not mid-invocation
         return cls(
             config=config,
-            validator=overrides.pop("validator", None) or RequestValidator(),
-            vpc_policy=overrides.pop("vpc_policy", None) or policy_named(config.retry_policy),
-            publish_policy=overrides.pop("publish_policy", None)
-            or policy_named(config.retry_policy),
+            validator=validator or RequestValidator(),
+            vpc_policy=vpc_policy or policy_named(config.retry_policy),
+            publish_policy=publish_policy or policy_named(config.retry_policy),
+            vpc_for=vpc_for,
+            publisher=publisher,
             environ=environ,
-            **overrides,
         )
 
     # -- one invocation --------------------------------------------------------------------
@@ -176,7 +216,7 @@ class Instance:
         credentials: Credentials,
         source: str,
         destinations: tuple[Destination, Destination],
-        log: Any,
+        log: Log,
     ) -> ItemResult:
         began = self.clock()
         item_log = log.bind(message_id=delivery.message_id, trigger=delivery.kind)
@@ -221,16 +261,24 @@ class Instance:
             result.duration_s = self.clock() - began
         return result
 
-    def _publish(self, result: ItemResult, credentials, destinations, deadline, log) -> None:
-        created = result.outcome.created
+    def _publish(
+        self,
+        result: ItemResult,
+        credentials: Credentials,
+        destinations: tuple[Destination, Destination],
+        deadline: Deadline,
+        log: Log,
+    ) -> None:
+        outcome, event = result.finished()
+        created = outcome.created
         destination = destinations[0] if created else destinations[1]
         tag = "created" if created else "failed"
-        publish_log = log.bind(destination=str(destination), event_id=result.event["id"])
+        publish_log = log.bind(destination=str(destination), event_id=event["id"])
         record = AttemptLog()
         try:
             call_with_retries(
                 lambda timeout: self.publisher.publish(
-                    destination, result.event, tag, credentials, timeout=timeout
+                    destination, event, tag, credentials, timeout=timeout
                 ),
                 policy=self.publish_policy,
                 deadline=deadline,
@@ -240,9 +288,7 @@ class Instance:
                 action="Publish",
                 record=record,
             )
-            publish_log.info(
-                "outcome published", type=result.event["type"], attempts=record.attempts
-            )
+            publish_log.info("outcome published", type=event["type"], attempts=record.attempts)
         except RetryBudgetExhaustedError as exhausted:
             result.unfinished = (
                 f"outcome not published: {exhausted.last_error.code} ({exhausted.reason})"
@@ -257,22 +303,29 @@ class Instance:
             )
         result.publish_attempts = record.attempts
 
-    def _finish(self, event, deliveries, results: list[ItemResult], started, log) -> Any:
+    def _finish(
+        self,
+        event: bytes,
+        deliveries: list[Delivery],
+        results: list[ItemResult],
+        started: float,
+        log: Log,
+    ) -> Any:
         unfinished = [r for r in results if r.unfinished]
         finished = [r for r in results if not r.unfinished]
-        created = [r for r in finished if r.outcome.created]
+        created = [r for r in finished if r.finished()[0].created]
         summary: dict[str, Any] = {
             "total": len(results),
             "created": len(created),
-            "adopted": sum(1 for r in created if r.outcome.adopted),
+            "adopted": sum(1 for r in created if r.finished()[0].adopted),
             "failed": len(finished) - len(created),
             "redelivery": len(unfinished),
             "outcomes": [
                 {
                     "messageId": r.delivery.message_id,
                     "clientToken": r.client_token,
-                    "eventId": r.event["id"],
-                    "type": r.event["type"],
+                    "eventId": r.finished()[1]["id"],
+                    "type": r.finished()[1]["type"],
                 }
                 for r in finished
             ],
@@ -291,11 +344,11 @@ class Instance:
         )
         if unfinished:
             raise TransientFailureError(
-                [(r.delivery.message_id, r.client_token, r.unfinished) for r in unfinished],
+                [(r.delivery.message_id, r.client_token, r.unfinished or "") for r in unfinished],
                 len(results),
             )
         if _is_single_request(event, deliveries):
-            return results[0].event
+            return results[0].finished()[1]
         return summary
 
 

@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .retry import RetryPolicy
+
 
 class StartGate:
     """A message takes a slot before it starts and gives it back when done. `allowed()` is read
@@ -50,9 +52,6 @@ class StartGate:
             self._turns.notify()
 
 
-def concurrency_for(policy: object, workers: int) -> Callable[[], int]:
-    """The policy's advice (`concurrency(workers)`) where it has one, else every worker."""
-    advise = getattr(policy, "concurrency", None)
-    if advise is None:
-        return lambda: workers
-    return lambda: advise(workers)
+def concurrency_for(policy: RetryPolicy, workers: int) -> Callable[[], int]:
+    """The policy's advice: how many of `workers` are worth running now."""
+    return lambda: policy.concurrency(workers)

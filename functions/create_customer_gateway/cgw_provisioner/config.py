@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from .arns import Destination, DestinationArnError, parse_destination_arn
 
-RETRY_POLICIES = ("adaptive", "full-jitter", "fixed")
+RETRY_POLICIES = ("share-limiter", "full-jitter", "fixed")
+# Deprecated names, still accepted: `adaptive` was the share limiter's first name (the benchmarks
+# use that word for botocore's adaptive mode).
+RETRY_POLICY_ALIASES = {"adaptive": "share-limiter"}
 
 SETTINGS: tuple[tuple[str, str | None], ...] = (
     ("SUCCESS_DESTINATION", None),
@@ -27,7 +30,7 @@ SETTINGS: tuple[tuple[str, str | None], ...] = (
     ("LOG_LEVEL", "INFO"),
     ("DEADLINE_MARGIN_SECONDS", "3"),
     ("API_TIMEOUT_SECONDS", "10"),
-    ("RETRY_POLICY", "adaptive"),
+    ("RETRY_POLICY", "share-limiter"),
 )
 REQUIRED = tuple(name for name, default in SETTINGS if default is None)
 
@@ -69,7 +72,7 @@ class Config:
     log_level: str = "INFO"
     deadline_margin_seconds: float = 3.0
     api_timeout_seconds: float = 10.0
-    retry_policy: str = "adaptive"
+    retry_policy: str = "share-limiter"
 
 
 def parse_endpoint(value: str) -> Endpoint:
@@ -146,28 +149,41 @@ def load(environ: Mapping[str, str]) -> Config:
         problems.append(f"{name} must be true or false (1/0, yes/no, on/off), got {raw[:40]!r}")
         return True
 
-    def choice(name: str, options: tuple[str, ...]) -> str:
+    def choice(
+        name: str, options: tuple[str, ...], aliases: Mapping[str, str] | None = None
+    ) -> str:
         raw = (values[name] or "").strip()
         normalized = raw.upper() if name == "LOG_LEVEL" else raw.lower()
+        normalized = (aliases or {}).get(normalized, normalized)
         if normalized not in options:
             problems.append(f"{name} must be one of {', '.join(options)}, got {raw[:40]!r}")
             return options[0]
         return normalized
 
-    config = {
-        "success_destination": destination("SUCCESS_DESTINATION"),
-        "failure_destination": destination("FAILURE_DESTINATION"),
-        "vpc_endpoint": endpoint("VPC_ENDPOINT"),
-        "mns_endpoint": endpoint("MNS_ENDPOINT"),
-        "fc_endpoint": endpoint("FC_ENDPOINT"),
-        "max_attempts": integer("MAX_ATTEMPTS", 1, 100),
-        "batch_concurrency": integer("BATCH_CONCURRENCY", 1, 64),
-        "adopt_existing": flag("ADOPT_EXISTING"),
-        "log_level": choice("LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL")),
-        "deadline_margin_seconds": seconds("DEADLINE_MARGIN_SECONDS", 0.0, 600.0),
-        "api_timeout_seconds": seconds("API_TIMEOUT_SECONDS", 0.5, 120.0),
-        "retry_policy": choice("RETRY_POLICY", RETRY_POLICIES),
-    }
-    if problems:
+    # Every value is read before any problem is raised, so that the error lists them all.
+    success = destination("SUCCESS_DESTINATION")
+    failure = destination("FAILURE_DESTINATION")
+    endpoints = [endpoint(name) for name in ("VPC_ENDPOINT", "MNS_ENDPOINT", "FC_ENDPOINT")]
+    max_attempts = integer("MAX_ATTEMPTS", 1, 100)
+    batch_concurrency = integer("BATCH_CONCURRENCY", 1, 64)
+    adopt_existing = flag("ADOPT_EXISTING")
+    log_level = choice("LOG_LEVEL", ("INFO", "DEBUG", "WARNING", "ERROR", "CRITICAL"))
+    deadline_margin = seconds("DEADLINE_MARGIN_SECONDS", 0.0, 600.0)
+    api_timeout = seconds("API_TIMEOUT_SECONDS", 0.5, 120.0)
+    retry_policy = choice("RETRY_POLICY", RETRY_POLICIES, RETRY_POLICY_ALIASES)
+    if problems or success is None or failure is None:
         raise ConfigError(problems)
-    return Config(**config)
+    return Config(
+        success_destination=success,
+        failure_destination=failure,
+        vpc_endpoint=endpoints[0],
+        mns_endpoint=endpoints[1],
+        fc_endpoint=endpoints[2],
+        max_attempts=max_attempts,
+        batch_concurrency=batch_concurrency,
+        adopt_existing=adopt_existing,
+        log_level=log_level,
+        deadline_margin_seconds=deadline_margin,
+        api_timeout_seconds=api_timeout,
+        retry_policy=retry_policy,
+    )

@@ -31,11 +31,9 @@ from .arns import Destination
 from .config import Endpoint
 from .credentials import Credentials
 from .logs import quiet_sdk_loggers
-from .retry import ApiCallError, AttemptLog, Deadline, RetryPolicy, call_with_retries
+from .retry import ApiCallError
 
 quiet_sdk_loggers()
-
-TAGS = ("created", "failed")
 
 
 class PublishError(ApiCallError):
@@ -50,12 +48,18 @@ def fc_endpoint(destination: Destination) -> Endpoint:
     return Endpoint("https", f"{destination.account_id}.{destination.region}.fc.aliyuncs.com")
 
 
+def import_fc_sdk() -> None:
+    """Import fc2 now (from the initializer) so that the first FC publish does not pay for it."""
+    import fc2  # noqa: F401
+
+
 def encode_event(event: Mapping[str, Any]) -> str:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 class Publisher:
-    """Sends one event to one destination (no retries here: see publish_with_retries)."""
+    """Sends one event to one destination (no retries here: app.py retries a publish with
+    retry.call_with_retries)."""
 
     def __init__(
         self, mns_endpoint: Endpoint | None = None, fc_endpoint: Endpoint | None = None
@@ -76,12 +80,18 @@ class Publisher:
         """Publish; the MNS message id (None for FC). Raises PublishError."""
         body = encode_event(event)
         if destination.kind == "fc":
-            return self._invoke(destination, body, credentials, timeout)
+            self._invoke(destination, body, credentials, timeout)
+            return None
         return self._send_mns(destination, body, tag, credentials, timeout)
 
     # -- MNS ---------------------------------------------------------------------------------
     def _send_mns(
-        self, destination: Destination, body: str, tag: str, credentials: Credentials, timeout
+        self,
+        destination: Destination,
+        body: str,
+        tag: str,
+        credentials: Credentials,
+        timeout: float,
     ) -> str:
         endpoint = self._mns_endpoint or mns_endpoint(destination)
         seconds = max(1, math.ceil(timeout))
@@ -97,7 +107,8 @@ class Publisher:
                 queue.set_encoding(False)
                 result = queue.send_message(Message(body))
             healthy = True
-            return result.message_id
+            message_id: str = result.message_id
+            return message_id
         except MNSServerException as exc:
             healthy = True
             raise PublishError(exc.type, exc.message, request_id=exc.request_id) from exc
@@ -130,7 +141,9 @@ class Publisher:
         account.mns_client.set_connection_timeout(key[2])
         return account
 
-    def _give_back(self, key, account: Account, healthy: bool) -> None:
+    def _give_back(
+        self, key: tuple[str, Credentials, int], account: Account, healthy: bool
+    ) -> None:
         if not healthy:
             return  # a broken connection is not reused
         with self._lock:
@@ -139,7 +152,9 @@ class Publisher:
                 idle.append(account)
 
     # -- FC ----------------------------------------------------------------------------------
-    def _invoke(self, destination: Destination, body: str, credentials: Credentials, timeout):
+    def _invoke(
+        self, destination: Destination, body: str, credentials: Credentials, timeout: float
+    ) -> None:
         import fc2  # lazily: only FC destinations need it (and requests behind it)
         import requests
 
@@ -172,31 +187,3 @@ class Publisher:
         except ValueError as exc:  # fc2 reads a non-JSON error body with r.json()
             raise PublishError("RespDataDamaged", "the FC answer is not JSON") from exc
         return None
-
-
-def publish_with_retries(
-    publisher: Publisher,
-    destination: Destination,
-    event: Mapping[str, Any],
-    tag: str,
-    credentials: Credentials,
-    *,
-    policy: RetryPolicy,
-    deadline: Deadline,
-    max_attempts: int,
-    call_timeout: float,
-    log: Any,
-) -> AttemptLog:
-    """Publish with retries; raises PublishError (permanent) or RetryBudgetExhaustedError."""
-    record = AttemptLog()
-    call_with_retries(
-        lambda timeout: publisher.publish(destination, event, tag, credentials, timeout=timeout),
-        policy=policy,
-        deadline=deadline,
-        max_attempts=max_attempts,
-        call_timeout=call_timeout,
-        log=log,
-        action="Publish",
-        record=record,
-    )
-    return record

@@ -111,7 +111,13 @@ class _Unparsed:
         self.raw = raw
 
 
-class _Members(dict):
+def _skip_space(text: str, index: int) -> int:
+    """Where the JSON whitespace starting at `index` ends."""
+    match = _JSON_WHITESPACE.match(text, index)
+    return index if match is None else match.end()  # the pattern also matches no whitespace
+
+
+class _Members(dict[str, Any]):
     """An object decoded member by member because some member nests too deep; `raw` is its text."""
 
     raw = ""
@@ -120,16 +126,16 @@ class _Members(dict):
 def _split_array(text: str) -> list[tuple[Any, str]]:
     """The elements of a JSON array with each element's own text (raises ValueError if invalid)."""
     items: list[tuple[Any, str]] = []
-    index = _JSON_WHITESPACE.match(text, 1).end()
+    index = _skip_space(text, 1)
     if text.startswith("]", index):
         index += 1
     else:
         while True:
             value, end = _lenient_decode(text, index, _LENIENT_LEVELS)
             items.append((value, text[index:end]))
-            index = _JSON_WHITESPACE.match(text, end).end()
+            index = _skip_space(text, end)
             if text.startswith(",", index):
-                index = _JSON_WHITESPACE.match(text, index + 1).end()
+                index = _skip_space(text, index + 1)
             elif text.startswith("]", index):
                 index += 1
                 break
@@ -152,20 +158,20 @@ def _lenient_decode(text: str, index: int, levels: int) -> tuple[Any, int]:
         end = _skip_nested(text, index)
         return _Unparsed(text[index:end]), end
     members = _Members()
-    position = _JSON_WHITESPACE.match(text, index + 1).end()
+    position = _skip_space(text, index + 1)
     if not text.startswith("}", position):
         while True:
             key, position = _DECODER.raw_decode(text, position)
             if not isinstance(key, str):
                 raise ValueError(f"expected a member name at offset {position}")
-            position = _JSON_WHITESPACE.match(text, position).end()
+            position = _skip_space(text, position)
             if not text.startswith(":", position):
                 raise ValueError(f"expected ':' at offset {position}")
-            position = _JSON_WHITESPACE.match(text, position + 1).end()
+            position = _skip_space(text, position + 1)
             members[key], position = _lenient_decode(text, position, levels - 1)
-            position = _JSON_WHITESPACE.match(text, position).end()
+            position = _skip_space(text, position)
             if text.startswith(",", position):
-                position = _JSON_WHITESPACE.match(text, position + 1).end()
+                position = _skip_space(text, position + 1)
             elif not text.startswith("}", position):
                 raise ValueError(f"expected ',' or '}}' at offset {position}")
             else:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, Protocol
 
 import structlog
 
@@ -21,6 +22,17 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 _configure_lock = threading.Lock()
 _configured_level: int | None = None
+
+
+class Log(Protocol):
+    """What the code asks of a logger: structlog's bound logger (tests pass their own)."""
+
+    def bind(self, **values: Any) -> Log: ...
+    def debug(self, event: str, **values: Any) -> Any: ...
+    def info(self, event: str, **values: Any) -> Any: ...
+    def warning(self, event: str, **values: Any) -> Any: ...
+    def error(self, event: str, **values: Any) -> Any: ...
+    def exception(self, event: str, **values: Any) -> Any: ...
 
 
 class _StdoutLogger:
@@ -41,12 +53,15 @@ def _stdout_logger_factory(*_args: Any) -> _StdoutLogger:
     return _StdoutLogger()
 
 
-def scrub_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def scrub_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> dict[str, Any]:
     """Processor: mask secret keys and any known secret value or secret-looking pair."""
     for key in list(event_dict):
         if key.lower() in SECRET_KEYS:
             event_dict[key] = "******"
-    return redact(event_dict)
+    scrubbed: dict[str, Any] = redact(event_dict)
+    return scrubbed
 
 
 def configure(level: str = "INFO") -> None:
@@ -72,8 +87,9 @@ def configure(level: str = "INFO") -> None:
     quiet_sdk_loggers()
 
 
-def get_logger(**bound: Any) -> Any:
-    return structlog.get_logger("cgw-provisioner").bind(**bound)
+def get_logger(**bound: Any) -> Log:
+    logger: Log = structlog.get_logger("cgw-provisioner").bind(**bound)
+    return logger
 
 
 def quiet_sdk_loggers() -> None:

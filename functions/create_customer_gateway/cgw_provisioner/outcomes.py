@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .events import Delivery
+from .redaction import MASK, SECRET_REQUEST_FIELDS
 from .validation import KNOWN_FIELDS, MAX_METADATA_BYTES, Rejection
 
 CREATED = "vpc.customergateway.created"
 FAILED = "vpc.customergateway.failed"
-MASK = "******"
 MAX_DETAILS = 50  # violations listed in error.details; error.message says how many there were
 MAX_DETAIL_CHARS = 512  # per string in a detail
 MAX_REQUEST_ECHO_BYTES = 16 * 1024  # a bigger request is echoed as null (MNS messages <= 64 KiB)
-_SECRET_FIELDS = ("AuthKey",)
 _TOKEN_CHARACTERS = frozenset(chr(code) for code in range(0x21, 0x7F))
 
 
@@ -103,7 +102,9 @@ def to_cloud_event(outcome: Outcome, *, source: str, time: str) -> dict[str, Any
     }
     if outcome.created:
         event_type = CREATED
-        gateway = _json_safe(_masked(outcome.customer_gateway))  # Describe* returns AuthKey too
+        gateway = _json_safe(
+            _masked(outcome.customer_gateway or {})
+        )  # Describe* returns AuthKey too
         discriminator = str(gateway.get("CustomerGatewayId", ""))
         data["customerGateway"] = gateway
         data["adopted"] = bool(outcome.adopted)
@@ -168,7 +169,7 @@ def _request_echo(fields: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _masked(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: (MASK if key in _SECRET_FIELDS else value) for key, value in fields.items()}
+    return {key: (MASK if key in SECRET_REQUEST_FIELDS else value) for key, value in fields.items()}
 
 
 def _metadata_echo(metadata: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -10,9 +10,9 @@ RetryBudgetExhaustedError (the app hands that message back to the trigger).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .events import Delivery
 from .outcomes import Outcome, OutcomeError
@@ -26,6 +26,9 @@ from .retry import (
     call_with_retries,
 )
 from .validation import ProvisioningRequest
+
+if TYPE_CHECKING:
+    from .logs import Log
 
 ALREADY_EXIST = "InvalidIpAddress.AlreadyExist"
 PAGE_SIZE = 50
@@ -55,7 +58,7 @@ class Provisioner:
     call_timeout: float = 10.0
 
     def provision(
-        self, request: ProvisioningRequest, delivery: Delivery, deadline: Deadline, log: Any
+        self, request: ProvisioningRequest, delivery: Delivery, deadline: Deadline, log: Log
     ) -> Outcome:
         """The outcome of one request; raises RetryBudgetExhaustedError for a transient cause."""
         token = request.client_token or delivery.derived_client_token()
@@ -105,7 +108,15 @@ class Provisioner:
         )
         return outcome(vpc_request_id=answer.get("RequestId"), customer_gateway=gateway)
 
-    def _adopt(self, params, error, deadline, log, outcome, secrets) -> Outcome:
+    def _adopt(
+        self,
+        params: Mapping[str, Any],
+        error: ApiCallError,
+        deadline: Deadline,
+        log: Log,
+        outcome: Callable[..., Outcome],
+        secrets: tuple[str, ...],
+    ) -> Outcome:
         """AlreadyExist: adopt the existing gateway when it matches the request."""
         try:
             existing = self._find_by_ip(params["RegionId"], params["IpAddress"], deadline, log)
@@ -163,19 +174,25 @@ class Provisioner:
             ),
         )
 
-    def _find_by_ip(self, region_id: str, ip: str, deadline: Deadline, log: Any):
+    def _find_by_ip(
+        self, region_id: str, ip: str, deadline: Deadline, log: Log
+    ) -> Mapping[str, Any] | None:
         for gateway in self._all_gateways(region_id, deadline, log):
             if gateway.get("IpAddress") == ip:
                 return gateway
         return None
 
-    def _all_gateways(self, region_id: str, deadline: Deadline, log: Any) -> Iterator[Mapping]:
+    def _all_gateways(
+        self, region_id: str, deadline: Deadline, log: Log
+    ) -> Iterator[Mapping[str, Any]]:
         page_number = 1
         while True:
+
+            def describe(timeout: float, n: int = page_number) -> Mapping[str, Any]:
+                return self.vpc.describe_customer_gateways(region_id, n, PAGE_SIZE, timeout=timeout)
+
             page = call_with_retries(
-                lambda timeout, n=page_number: self.vpc.describe_customer_gateways(
-                    region_id, n, PAGE_SIZE, timeout=timeout
-                ),
+                describe,
                 policy=self.policy,
                 deadline=deadline,
                 max_attempts=self.max_attempts,

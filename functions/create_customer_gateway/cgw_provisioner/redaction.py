@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "******"
+# The request's fields whose values are secrets (never echoed in an outcome or an error message).
+SECRET_REQUEST_FIELDS = frozenset({"AuthKey"})
 
 # Keys whose values are secrets wherever they appear (log fields, dict payloads).
 SECRET_KEYS = frozenset(

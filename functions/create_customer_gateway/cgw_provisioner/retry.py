@@ -18,7 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from itertools import count
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from .logs import Log
 
 T = TypeVar("T")
 
@@ -282,15 +285,17 @@ class RetryPolicy(Protocol):
 
     admit(latest_start): wait until a send is allowed; return False when it would not be before
         latest_start (nothing is reserved then).
-    begin() (optional): a new operation starts on this thread (its retries follow).
-    concurrency(workers) (optional): how many operations are worth running at once.
+    begin(): a new operation starts on this thread (its retries follow).
+    concurrency(workers): how many operations are worth running at once (at most `workers`).
     on_success() / on_failure(error, error_class): feed back what the service answered.
     delay(attempt, error, error_class): seconds to wait before attempt `attempt + 1`.
     """
 
     name: str
 
+    def begin(self) -> None: ...
     def admit(self, latest_start: float) -> bool: ...
+    def concurrency(self, workers: int) -> int: ...
     def on_success(self) -> None: ...
     def on_failure(self, error: ApiCallError, error_class: ErrorClass) -> None: ...
     def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float: ...
@@ -298,15 +303,15 @@ class RetryPolicy(Protocol):
 
 def full_jitter(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
     """Brooker's full jitter: uniform in [0, min(cap, base * 2 ** (attempt - 1))]."""
-    return rand() * min(cap, base * 2 ** max(0, attempt - 1))
+    return rand() * min(cap, base * 2.0 ** max(0, attempt - 1))
 
 
-class AdaptivePolicy:
-    """The default: the adaptive limiter paces sends; retries wait a short full-jitter delay,
-    and at least the service's retry-after. Throttled retries need no long sleep of their own:
-    the limiter spaces them at the learned rate."""
+class ShareLimiterPolicy:
+    """The default (RETRY_POLICY=share-limiter): the ShareLimiter paces sends; retries wait a
+    short full-jitter delay, and at least the service's retry-after. Throttled retries need no
+    long sleep of their own: the limiter spaces them at the learned rate."""
 
-    name = "adaptive"
+    name = "share-limiter"
 
     def __init__(
         self,
@@ -371,8 +376,14 @@ class FullJitterPolicy:
     ) -> None:
         self.base, self.cap, self._rand = base, cap, rand
 
+    def begin(self) -> None:
+        pass
+
     def admit(self, latest_start: float) -> bool:
         return True  # (call_with_retries checks the deadline itself)
+
+    def concurrency(self, workers: int) -> int:
+        return workers
 
     def on_success(self) -> None:
         pass
@@ -398,9 +409,9 @@ class FixedWaitPolicy(FullJitterPolicy):
 
 
 def policy_named(name: str) -> RetryPolicy:
-    """The policy for RETRY_POLICY (adaptive, full-jitter, fixed)."""
+    """The policy for RETRY_POLICY (share-limiter, full-jitter, fixed)."""
     policies: dict[str, Callable[..., RetryPolicy]] = {
-        "adaptive": AdaptivePolicy,
+        "share-limiter": ShareLimiterPolicy,
         "full-jitter": FullJitterPolicy,
         "fixed": FixedWaitPolicy,
     }
@@ -426,7 +437,7 @@ def call_with_retries(
     deadline: Deadline,
     max_attempts: int,
     call_timeout: float,
-    log: Any,
+    log: Log,
     action: str,
     record: AttemptLog | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -436,9 +447,7 @@ def call_with_retries(
     (RetryBudgetExhaustedError). `timeout` is what the call may take: at most `call_timeout`,
     and never beyond the deadline."""
     record = record if record is not None else AttemptLog()
-    begin = getattr(policy, "begin", None)
-    if begin is not None:
-        begin()  # (an ordering hint: this operation's retries keep its place in line)
+    policy.begin()  # (an ordering hint: this operation's retries keep its place in line)
     last_error: ApiCallError | None = None
     attempt = 0
     while True:

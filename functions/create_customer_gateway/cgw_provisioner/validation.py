@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .redaction import SECRET_REQUEST_FIELDS
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32
 MAX_METADATA_BYTES = 4096
@@ -53,7 +55,6 @@ _FIELD_CODES = {
 }
 KNOWN_FIELDS = frozenset(_FIELD_CODES)  # the request's fields (the schema's properties)
 _MISSING_CODES = {"RegionId": "MissingRegionId", "IpAddress": "MissingIpAddress"}
-_SECRET_FIELDS = frozenset({"AuthKey"})
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _DOTTED_QUAD = re.compile(
@@ -111,11 +112,13 @@ class ProvisioningRequest:
 
     @property
     def region_id(self) -> str:
-        return self.fields["RegionId"]
+        region_id: str = self.fields["RegionId"]
+        return region_id
 
     @property
     def ip_address(self) -> str:
-        return self.fields["IpAddress"]
+        ip_address: str = self.fields["IpAddress"]
+        return ip_address
 
     @property
     def client_token(self) -> str | None:
@@ -147,7 +150,8 @@ class Rejection:
 def load_schema(name: str) -> dict[str, Any]:
     """Read <function dir>/schemas/<name>.schema.json (the function dir's `schemas` link)."""
     path = Path(__file__).resolve().parent.parent / "schemas" / f"{name}.schema.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 class RequestValidator:
@@ -236,7 +240,8 @@ def _compile_accept(schema: Any) -> Callable[[Any], bool]:
     error, made of plain Python per keyword with jsonschema's semantics: each keyword applies
     only to its own JSON type, "integer" includes integral floats, booleans are not numbers."""
     if schema is True or schema is False:
-        return lambda value, verdict=schema: verdict
+        verdict: bool = schema
+        return lambda value: verdict
     unknown = set(schema) - _ANNOTATIONS - _MODELLED
     if unknown:
         raise _UnmodelledSchemaError(f"keywords {sorted(unknown)}")
@@ -332,7 +337,7 @@ class _BodyError(Exception):
         self.violation = Violation("", rule, message, "InvalidMessage")
 
 
-class _Duplicated(dict):
+class _Duplicated(dict[str, Any]):
     """A JSON object that repeated some keys: `duplicates` lists them (the last value wins)."""
 
     duplicates: tuple[str, ...] = ()
@@ -380,7 +385,11 @@ def _object_from_pairs(pairs: list[tuple[str, Any]], had_repeats: list[bool]) ->
         return result
     had_repeats.append(True)
     seen: set[str] = set()
-    repeated = [key for key, _ in pairs if key in seen or seen.add(key)]
+    repeated = []
+    for key, _ in pairs:
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
     marked = _Duplicated(result)
     marked.duplicates = tuple(dict.fromkeys(repeated))
     return marked
@@ -580,7 +589,7 @@ def _violation(path: list[str | int], rule: str, message: str, *, raw: bool = Fa
 def _code_for(path: list[str | int], rule: str) -> str:
     if not path:
         return "InvalidMessage"
-    field = path[0]
+    field = str(path[0])
     if len(path) == 1 and rule == "required":
         return _MISSING_CODES.get(field, _FIELD_CODES.get(field, "InvalidMessage"))
     return _FIELD_CODES.get(field, "InvalidMessage")
@@ -612,7 +621,7 @@ def _explain(error: Any, path: list[str | int]) -> tuple[str, str]:
     if keyword == "maxLength":
         return "maxLength", f"must be at most {expected} characters long"
     if keyword == "pattern":
-        return "pattern", _PATTERN_MEANINGS.get(field, "does not match the expected pattern")
+        return "pattern", _PATTERN_MEANINGS.get(field or "", "does not match the expected pattern")
     if keyword == "maxItems":
         return "maxItems", f"may hold at most {expected} items"
     if keyword == "minimum":
@@ -624,7 +633,7 @@ def _explain(error: Any, path: list[str | int]) -> tuple[str, str]:
 
 def _shown(path: list[str | int], value: Any) -> str:
     """`value` quoted for a message: never a secret, never more than 64 characters."""
-    if path and path[0] in _SECRET_FIELDS:
+    if path and path[0] in SECRET_REQUEST_FIELDS:
         return "the value"
     text = repr(value)
     return text if len(text) <= 64 else text[:61] + "..."

@@ -5,10 +5,10 @@ queue trigger pushing batches to FC instances (worker processes), outcomes on th
 window as template parameters; how many batches are pushed at once is the function's instance
 limit (`--max-instances`: the template sets no maximumTasks, which FC ignores for an MNS source).
 The function's code directory is a small wrapper (written to a temporary directory) around the
-shipped package: its index.py builds the same `app.Instance`, optionally with one of
-bench/baselines.py's retry policies in place of ours, and notes when each message's processing
-starts and its outcome is published (a JSON line per event, appended to a timing file).
-Nothing of the shipped code is changed.
+shipped package: its index.py builds the same `app.Instance`, optionally with another retry
+policy in place of ours (the benchmarks pass bench/baselines.py's), and notes when each message's
+processing starts and its outcome is published (a JSON line per event, appended to a timing
+file). Nothing of the shipped code is changed.
 """
 
 from __future__ import annotations
@@ -21,17 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import FUNCTION_DIR, ROOT
-from bench.localcloud_process import LocalCloudProcess
+from tools.localcloud_process import LocalCloudProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_DIR = ROOT / "functions" / "create_customer_gateway"
 
 REQUEST_QUEUE = "cgw-requests"
 DEAD_LETTER_QUEUE = "cgw-requests-dlq"
 RESULT_TOPIC = "cgw-outcomes"
 INBOX = "cgw-bench-inbox"
 
-WRAPPER_INDEX = '''"""Benchmark wrapper around the shipped function (bench/stack.py): the same
-app, optionally a baseline retry policy, and timing notes. Written by the benchmark."""
-import json, os, random, signal, sys, threading, time
+WRAPPER_INDEX = '''"""Wrapper around the shipped function (tools/stack.py): the same app,
+optionally another retry policy, and timing notes. Written by tools/stack.py."""
+import importlib, json, os, random, signal, sys, threading, time
 
 _here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(_here, "bench_config.json"), encoding="utf-8") as _f:
@@ -79,9 +81,8 @@ def initializer(context):
 
     overrides = {"validator": _TimedValidator(RequestValidator())}
     if _CONFIG["policy"] != "ours":
-        from bench.baselines import BASELINES
-
-        overrides["vpc_policy"] = BASELINES[_CONFIG["policy"]]()
+        policies = importlib.import_module(_CONFIG["policies_module"])
+        overrides["vpc_policy"] = policies.BASELINES[_CONFIG["policy"]]()
     _instance = app.Instance.build(context, **overrides)
     _instance.publisher = _TimedPublisher(_instance.publisher)
 
@@ -123,6 +124,7 @@ class Stack:
         self,
         *,
         policy: str = "ours",
+        policies_module: str | None = None,
         batch_size: int = 10,
         batch_window_s: float = 1,
         max_instances: int = 4,
@@ -133,9 +135,12 @@ class Stack:
         kill_probability: float = 0.0,
         kill_after_s: tuple[float, float] = (0.05, 2.0),
     ) -> None:
-        """`kill_probability`: share of invocations whose instance is SIGKILLed after a random
+        """`policy`: "ours", or a key of `policies_module`'s BASELINES (e.g. bench.baselines).
+        `kill_probability`: share of invocations whose instance is SIGKILLed after a random
         delay in `kill_after_s` unless the invocation has ended by then (killed mid-batch)."""
-        self._dir = tempfile.TemporaryDirectory(prefix="bench-stack-")
+        if policy != "ours" and not policies_module:
+            raise ValueError(f"policy {policy!r} needs the policies_module that defines it")
+        self._dir = tempfile.TemporaryDirectory(prefix="localcloud-stack-")
         work = Path(self._dir.name)
         self.code_dir = work / "code"
         self.code_dir.mkdir()
@@ -149,6 +154,7 @@ class Stack:
                 {
                     "root": str(ROOT),
                     "policy": policy,
+                    "policies_module": policies_module,
                     "timing": str(self.timing_path),
                     "kill_probability": kill_probability,
                     "kill_after_s": list(kill_after_s),
@@ -162,6 +168,8 @@ class Stack:
             **(extra_parameters or {}),
         }
         args = [
+            "--quota",
+            "1000000",
             "--template",
             str(ROOT / "template.yml"),
             "--code-uri",
@@ -176,7 +184,7 @@ class Stack:
         ]
         for name, value in parameters.items():
             args += ["--parameter", f"{name}={value}"]
-        self.cloud = LocalCloudProcess(*args)
+        self.cloud = LocalCloudProcess(*args, timeout=30)
 
     def __enter__(self) -> Stack:
         self.cloud.__enter__()
@@ -221,7 +229,7 @@ class Stack:
 
         inbox = self.cloud.mns().get_queue(INBOX)
         inbox.set_encoding(False)
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             try:
                 batch = inbox.batch_receive_message(16, wait_seconds=0)
@@ -244,7 +252,7 @@ class Stack:
 
         queue = self.cloud.mns().get_queue(DEAD_LETTER_QUEUE)
         queue.set_encoding(False)
-        bodies = []
+        bodies: list[str] = []
         while True:
             try:
                 batch = queue.batch_receive_message(16, wait_seconds=0)

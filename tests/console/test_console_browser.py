@@ -88,6 +88,14 @@ def _request(i: int, **fields) -> dict:
     }
 
 
+def _drained(page: Page, cloud: LocalCloud) -> None:
+    """Wait, through the console, until the request queue holds nothing: a batch still being
+    retried would otherwise run on into the next test."""
+    row = page.locator(f'tr[data-queue="{cloud.deployment.outputs["RequestQueueName"]}"]')
+    for field in ("visible", "in_flight", "delayed"):
+        expect(row.locator(f'[data-field="{field}"]')).to_have_text("0", timeout=60_000)
+
+
 def _number(page: Page, element_id: str) -> int:
     return int(page.locator(f"#{element_id}").inner_text())
 
@@ -114,6 +122,7 @@ def test_requests_flow_into_counts_chart_and_outcome_rows(console: Page, deploye
     assert green is True
     console.get_by_test_id("outcome-filter").select_option("failed")
     expect(console.locator("#outcomes tr")).to_have_count(0)
+    _drained(console, deployed)
 
 
 def test_a_throttling_rule_from_the_form_is_counted(console: Page, deployed: LocalCloud):
@@ -132,6 +141,7 @@ def test_a_throttling_rule_from_the_form_is_counted(console: Page, deployed: Loc
     expect(console.locator("#outcomes-created")).to_have_text("10", timeout=90_000)
     assert _number(console, "vpc-throttled") > 0
     console.get_by_test_id("clear-faults").click()
+    _drained(console, deployed)
     expect(console.get_by_test_id("faults")).to_be_empty()
     assert deployed.cloud.faults.rules() == []
 

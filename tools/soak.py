@@ -28,6 +28,7 @@ Checks (each violation is printed; exit status 1 if there is any):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -40,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tools.browser import open_page  # noqa: E402
 from tools.stack import REQUEST_QUEUE, Stack  # noqa: E402
 
 POISON = [
@@ -120,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--function-timeout", type=int, default=60, help="FunctionTimeout (template default 60)"
     )
+    parser.add_argument(
+        "--console",
+        action="store_true",
+        help="keep localcloud's console open in a headless chromium for the whole run",
+    )
     args = parser.parse_args(argv)
     if args.timeout is None:
         args.timeout = 120 + 1.5 * args.requests
@@ -131,11 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {len(requests)} requests ({len(sends)} messages) through the whole path")
     started = time.monotonic()
     progress = Progress()
-    with Stack(
-        function_timeout_s=args.function_timeout,
-        kill_probability=args.kill_share,
-        extra_args=("--fault-seed", str(args.seed)),
-    ) as stack:
+    with (
+        Stack(
+            function_timeout_s=args.function_timeout,
+            kill_probability=args.kill_share,
+            extra_args=("--fault-seed", str(args.seed)),
+        ) as stack,
+        contextlib.ExitStack() as watching,
+    ):
+        if args.console:
+            url = f"{stack.cloud.info['admin']}/console/"
+            watching.enter_context(open_page(url))
+            print(f"console open in a headless chromium: {url}", file=sys.stderr)
         stack.cloud.faults(fault_rules())
         ids = stack.send([r.body for r in sends])
         for request, message_id in zip(sends, ids, strict=True):

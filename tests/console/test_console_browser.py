@@ -5,8 +5,6 @@ rows; a rule added with the form throttles calls; markup in a request is shown a
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from localcloud import LocalCloud
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from tools.browser import chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yml"
@@ -29,13 +28,6 @@ VPC_DOWN = {
     "error": {"status": 503, "code": "ServiceUnavailable", "message": "down"},
 }
 pytestmark = pytest.mark.timeout(180)
-
-
-def _chromium() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("chromium is needed: apt-get install chromium (or set CHROMIUM=/path)")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def deployed() -> Iterator[LocalCloud]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         yield browser
         browser.close()
 

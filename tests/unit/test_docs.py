@@ -16,12 +16,7 @@ MAX_README_LINES = 250
 # These pages arrive from parallel branches (deploy, operator CLI, tests, architecture, localcloud
 # SDK parity and hardening). A link to one passes only while it does not exist yet; once it
 # exists, it must resolve like any other. The lead removes this allow-list when merging them.
-PENDING_PAGES = frozenset(
-    DOCS / name
-    for name in (
-        "testing.md",
-    )
-)
+PENDING_PAGES = frozenset(DOCS / name for name in ("testing.md",))
 
 # Built from parts so that this file does not itself mention what it forbids.
 FORBIDDEN = tuple(

@@ -29,6 +29,7 @@ from localcloud.credentials import (
     Credential,
     CredentialStore,
 )
+from localcloud.epoch import Epoch
 from localcloud.faults import FaultEngine, FaultRuleError
 
 log = logging.getLogger("localcloud")
@@ -64,14 +65,24 @@ class Cloud:
     base_url: str = ""  # set once the server is bound, e.g. http://127.0.0.1:PORT
     # Run after every reset, e.g. to deploy the --template again onto the emptied backends.
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    # Every request commits in the epoch it began in: nothing in flight lands after a reset.
+    epoch: Epoch = field(default_factory=Epoch)
 
     def reset(self) -> None:
+        with self.epoch.advance(interrupt=self._interrupt_waits):
+            for backend in self.backends.values():
+                backend.reset()
+            self.calls.clear()
+            self.faults.set_rules([])
+            for hook in self.reset_hooks:
+                hook()
+
+    def _interrupt_waits(self) -> None:
+        """End the waits of requests from the old epoch (an MNS long poll) so they finish."""
         for backend in self.backends.values():
-            backend.reset()
-        self.calls.clear()
-        self.faults.set_rules([])
-        for hook in self.reset_hooks:
-            hook()
+            interrupt = getattr(backend, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
 
 
 def _json(data: Any, status: int = 200) -> Response:

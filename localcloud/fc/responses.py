@@ -34,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 
 from localcloud.auth.fc import FcAuthError, SignedRequest, verify
 from localcloud.calls import Call
+from localcloud.epoch import STALE_CODE, STALE_STATUS, StaleRequest
 from localcloud.faults import THROTTLING_USER
 from localcloud.fc.models import FcBackend, FcError, Function, Trigger, new_request_id
 
@@ -101,6 +102,7 @@ class FcResponses:
     def dispatch(self, request: Request) -> Response:
         from localcloud.server import DropConnection
 
+        epoch = self.cloud.epoch.current()
         request_id = new_request_id()
         rest = request.path.removeprefix(API_PREFIX)
         action, params = self._route(request.method, rest)
@@ -134,7 +136,14 @@ class FcResponses:
                 time.sleep(decision.latency_s)
             if decision.error is not None:
                 raise _fault_error(decision.error)
-            response = getattr(self, f"_{action}")(request, request_id, **params)
+            act = getattr(self, f"_{action}")
+            if action == "InvokeFunction":
+                # Not held while the function runs: its own MNS/VPC calls commit on their own.
+                self.cloud.epoch.check(epoch)
+                response = act(request, request_id, **params)
+            else:
+                with self.cloud.epoch.commit(epoch):
+                    response = act(request, request_id, **params)
             if decision.drop_response_after_commit:
                 call.status = response.status_code
                 self.cloud.calls.record(call)
@@ -147,6 +156,10 @@ class FcResponses:
                 400, "InvalidArgument", f"request body is not JSON: {exc}", request_id
             )
             call.code = "InvalidArgument"
+        except StaleRequest as exc:
+            response = _error(STALE_STATUS, STALE_CODE, str(exc), request_id)
+            response.headers["X-Fc-Request-Id"] = request_id
+            return response  # not in the call log: its client's test is over
         except DropConnection:
             raise
         except Exception as exc:  # a bug of ours: still a JSON answer fc2 can read

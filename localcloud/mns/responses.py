@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from localcloud.auth import mns as mns_auth
 from localcloud.calls import Call
+from localcloud.epoch import STALE_CODE, STALE_STATUS, StaleRequest
 from localcloud.mns import wire
 from localcloud.mns.models import (
     DEFAULT_PRIORITY,
@@ -64,6 +65,7 @@ class MnsResponses:
 
     # -- the pipeline ----------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
+        epoch = self.cloud.epoch.current()
         request_id = uuid.uuid4().hex[:24].upper()
         body = request.get_data(cache=True)
         query = wire.raw_query(request.environ.get("QUERY_STRING", ""))
@@ -102,7 +104,12 @@ class MnsResponses:
                 call, request, request_id, MnsError(fault.code, fault.status, fault.message)
             )
         try:
-            response = handler(self, context)
+            with self.cloud.epoch.commit(epoch):
+                response = handler(self, context)
+        except StaleRequest as exc:
+            return self._error(
+                call, request, request_id, MnsError(STALE_CODE, STALE_STATUS, str(exc)), False
+            )
         except MnsError as exc:
             call.parameters = context.params
             return self._error(call, request, request_id, exc)
@@ -131,9 +138,12 @@ class MnsResponses:
                 return action, handler, match.groupdict()
         return None, None, {}
 
-    def _error(self, call: Call, request: Request, request_id: str, error: MnsError) -> Response:
+    def _error(
+        self, call: Call, request: Request, request_id: str, error: MnsError, record: bool = True
+    ) -> Response:
         call.status, call.code = error.status, error.code
-        self.cloud.calls.record(call)
+        if record:
+            self.cloud.calls.record(call)
         if isinstance(error, _BatchError):
             response = _xml(error.root, error.items, error.status)
         else:

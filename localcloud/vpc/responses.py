@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 from localcloud.auth import NonceCache, OpenApiAuthError, acs3, rpc_v1, utc_now
 from localcloud.calls import Call
 from localcloud.credentials import Credential
+from localcloud.epoch import STALE_CODE, STALE_STATUS, StaleRequest
 from localcloud.server import DropConnection
 from localcloud.vpc import regions, rules, wire
 from localcloud.vpc.exceptions import (
@@ -89,16 +90,19 @@ class VpcResponses:
 
     # -- the pipeline ------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
+        epoch = self.cloud.epoch.current()
         exchange = _read(request)
         try:
-            return self._process(exchange)
+            return self._process(exchange, epoch)
+        except StaleRequest as exc:
+            return self._error(exchange, VpcError(STALE_CODE, STALE_STATUS, str(exc)), False)
         except DropConnection:
             raise
         except Exception:  # a localcloud bug: still answer as the gateway would, never HTML
             log.exception("VPC %s failed", exchange.action or "request")
             return self._error(exchange, VpcError(*INTERNAL_ERROR))
 
-    def _process(self, exchange: _Exchange) -> Response:
+    def _process(self, exchange: _Exchange, epoch: int) -> Response:
         try:
             credential = self._authenticate(exchange)
         except OpenApiAuthError as exc:
@@ -120,7 +124,8 @@ class VpcResponses:
             return self._error(exchange, error)
 
         try:
-            answer = handler(self, exchange.parameters)
+            with self.cloud.epoch.commit(epoch):
+                answer = handler(self, exchange.parameters)
         except VpcError as exc:
             response = self._error(exchange, exc)
         else:
@@ -165,11 +170,12 @@ class VpcResponses:
         response.headers["x-acs-request-id"] = exchange.request_id
         return response
 
-    def _error(self, exchange: _Exchange, error: VpcError) -> Response:
+    def _error(self, exchange: _Exchange, error: VpcError, record: bool = True) -> Response:
         exchange.call.status, exchange.call.code = error.status, error.code
         if exchange.action == "CreateCustomerGateway":
             exchange.call.created = False
-        self.cloud.calls.record(exchange.call)
+        if record:
+            self.cloud.calls.record(exchange.call)
         host = exchange.request.host or self.cloud.base_url
         body = wire.error_body(exchange.request_id, host, error.code, error.message)
         response = wire.render("Error", body, error.status, exchange.xml)

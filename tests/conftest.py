@@ -10,12 +10,20 @@ import pytest
 for _name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(_name, None)
 
+from hypothesis import settings  # noqa: E402
+
 from localcloud import LocalCloud  # noqa: E402
 from localcloud.credentials import (  # noqa: E402
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
     Credential,
 )
+
+# `make mutate` runs the property tests once per mutant: few examples, fixed, so that a run
+# stays short and a surviving mutant is reproducible.
+settings.register_profile("mutate", max_examples=25, deadline=None, derandomize=True)
+if os.environ.get("HYPOTHESIS_PROFILE") == "mutate":
+    settings.load_profile("mutate")
 
 # Extra credentials every session-wide localcloud accepts, for the tests that need them.
 STS_KEY = Credential("STS.LocalTestKey", "sts-secret-value", "sts-security-token-value")
@@ -48,3 +56,14 @@ def localcloud(localcloud_server):
     localcloud_server.cloud.reset()
     yield localcloud_server
     localcloud_server.cloud.reset()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print pytest-randomly's seed at the end too (its header line is hidden by -q), with
+    the command that replays this order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(
+            f"random order seed: {seed} (replay the same order: pytest --randomly-seed={seed} "
+            "with the same arguments; the last run's: --randomly-seed=last)"
+        )

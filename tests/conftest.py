@@ -21,8 +21,12 @@ from localcloud.credentials import (  # noqa: E402
 
 # `make mutate` runs the property tests once per mutant: few examples, fixed, so that a run
 # stays short and a surviving mutant is reproducible.
-settings.register_profile("mutate", max_examples=25, deadline=None, derandomize=True)
-if os.environ.get("HYPOTHESIS_PROFILE") == "mutate":
+MUTATE = os.environ.get("HYPOTHESIS_PROFILE") == "mutate"
+MUTATE_MAX_EXAMPLES = 20
+settings.register_profile(
+    "mutate", max_examples=MUTATE_MAX_EXAMPLES, deadline=None, derandomize=True
+)
+if MUTATE:
     settings.load_profile("mutate")
 
 # Extra credentials every session-wide localcloud accepts, for the tests that need them.
@@ -67,3 +71,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"random order seed: {seed} (replay the same order: pytest --randomly-seed={seed} "
             "with the same arguments; the last run's: --randomly-seed=last)"
         )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `make mutate`, cap the examples of properties that set their own max_examples (a
+    decorator's settings win over the profile): each mutant reruns them."""
+    if not MUTATE:
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if own is not None and own.max_examples > MUTATE_MAX_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(
+                own, max_examples=MUTATE_MAX_EXAMPLES, derandomize=True
+            )

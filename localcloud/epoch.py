@@ -7,8 +7,9 @@ reads `Epoch.current()` when a request arrives and runs its action inside
 committing. `Epoch.advance()` (Cloud.reset) moves to the next epoch, interrupts long waits
 (an MNS long poll), waits for the actions already committing to finish, and holds back the
 requests of the new epoch until the reset (and its hooks, e.g. redeploying the template) is
-done. An action that itself waits on other requests (an FC invocation runs a function that
-calls MNS and VPC) must not hold a commit: it calls `check(epoch)` before it starts instead.
+done; a request that arrives while the reset runs counts as one of the old epoch. An action
+that itself waits on other requests (an FC invocation runs a function that calls MNS and VPC)
+must not hold a commit: it calls `check(epoch)` before it starts instead.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ class Epoch:
         self._clock = clock
 
     def current(self) -> int:
+        """The epoch a request arriving now belongs to. While a reset runs that is the old one:
+        nothing but the last test can be sending then (say a function instance the reset is
+        about to kill), so such a request is refused too."""
         with self._cond:
-            return self._value
+            return self._value - 1 if self._resetting else self._value
 
     def check(self, epoch: int) -> None:
         """Raise StaleRequest unless `epoch` is current (waits while a reset runs)."""

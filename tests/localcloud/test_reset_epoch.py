@@ -66,9 +66,12 @@ def test_reset_waits_for_an_action_already_committing_and_holds_new_ones_back():
             order.append("reset")
 
     resetting, _ = _thread(reset)
-    wait_for(lambda: epoch.current() == 1, 10, "the reset to start the next epoch")
+    wait_for(lambda: epoch._resetting, 10, "the reset to start")
+    assert epoch.current() == 0  # a request arriving during the reset belongs to the old epoch
+    with pytest.raises(StaleRequest), epoch.commit(epoch.current()):
+        pytest.fail("a request that arrived during the reset committed")
 
-    def new_action():
+    def new_action():  # one that holds epoch 1 already waits for the reset to end
         with epoch.commit(1):
             order.append("new committed")
 
@@ -78,14 +81,16 @@ def test_reset_waits_for_an_action_already_committing_and_holds_new_ones_back():
         thread.join(10)
         assert not thread.is_alive()
     assert order == ["old committed", "reset", "new committed"]
+    assert epoch.current() == 1
 
 
 def test_reset_interrupts_before_it_drains():
     epoch = Epoch()
     calls = []
-    with epoch.advance(interrupt=lambda: calls.append(epoch.current())):
+    with epoch.advance(interrupt=lambda: calls.append(epoch._value)) as now:
         calls.append("body")
     assert calls == [1, "body"]
+    assert now == 1
 
 
 # --- over HTTP --------------------------------------------------------------------------------

@@ -113,6 +113,13 @@ def test_the_token_depends_on_kind_message_id_and_body():
             "9fc354bd-864c-c5db-9cb8-4b2b39bf0a60",
         ),
         ("tok-1", CREATED, "cgw-uf6abc", "21d6485d-0801-8c0d-5911-a033fe3712fd"),
+        # an API error code is the API's text: a lone surrogate in it still gets an id
+        (
+            "cgw-ea002a34f9ffc0049a74a4e3393cc23132c4513a",
+            FAILED,
+            "Odd\ud800Code",
+            "88c9bf6d-cdac-6d17-f7c2-0267cc4bfd55",
+        ),
     ],
 )
 def test_event_id_is_pinned(token, event_type, discriminator, expected):

@@ -61,6 +61,8 @@ class Log:
         ("Anything", 503, ErrorClass.THROTTLING),
         ("InternalError", 500, ErrorClass.TRANSIENT),
         ("SomethingNew", 502, ErrorClass.TRANSIENT),
+        ("SomethingNew", 500, ErrorClass.TRANSIENT),  # the boundary: any 5xx is transient
+        ("SomethingNew", 499, ErrorClass.PERMANENT),
         ("SDK.HttpError", None, ErrorClass.TRANSIENT),
         ("OperationConflict", 400, ErrorClass.TRANSIENT),
         ("LastTokenProcessing", 400, ErrorClass.TRANSIENT),

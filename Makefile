@@ -11,7 +11,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # Both VPC SDKs send loopback traffic through a proxy when one is set (see wire.md 1.4).
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz clean
+.PHONY: help venv test lint format run localcloud invoke package bench soak fuzz mutate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ package: venv ## Build build/function.zip, the code zip template.yml deploys (up
 	$(PY) tools/package.py $(ARGS)
 
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist mutants
 
 # --- benchmarks and the reliability suite (bench/, tools/soak.py, tests/fuzz/) -----------------
 FUZZ_EXAMPLES ?= 5000
@@ -69,3 +69,14 @@ N ?= 1000
 
 soak: venv ## Reliability suite: the whole path with every fault at once (N=1000; N=100 small)
 	$(PY) tools/soak.py -n $(N) $(ARGS)
+
+# --- mutation testing (docs/testing.md) -------------------------------------------------------
+MUTATE_CHILDREN ?= 2
+MUTATE_DIR := build/mutate
+
+mutate: venv ## Mutation testing (mutmut) of events, validation, outcomes, retry vs the fast unit tests
+	rm -rf $(MUTATE_DIR) && mkdir -p $(MUTATE_DIR)
+	cp -r functions/create_customer_gateway/cgw_provisioner schemas events localcloud tests \
+		pyproject.toml $(MUTATE_DIR)/
+	cd $(MUTATE_DIR) && HYPOTHESIS_PROFILE=mutate $(CURDIR)/$(VENV)/bin/mutmut run \
+		--max-children $(MUTATE_CHILDREN) && $(CURDIR)/$(VENV)/bin/mutmut results

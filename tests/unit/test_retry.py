@@ -173,6 +173,20 @@ def test_a_policy_that_admits_no_more_ends_the_retries_at_the_deadline():
     assert asked == [pytest.approx(start + 9.8)] * 2  # 0.2 s before the deadline
 
 
+def test_no_call_starts_with_less_than_its_minimum_time_left():
+    clock = FakeClock()
+    clock.now = 0.0  # so that 0.2 s left is exactly 0.2
+    operation, calls = _operation(["done"])
+    with pytest.raises(RetryBudgetExhaustedError) as raised:
+        _run(operation, clock, deadline_in=0.19)  # under the 0.2 s a call needs at least
+    assert (raised.value.reason, raised.value.attempts) == ("deadline", 0)
+    assert raised.value.last_error.code == "DeadlineExceeded"
+    assert "CreateCustomerGateway" in raised.value.last_error.message
+    assert calls == []
+    assert _run(operation, clock, deadline_in=0.2) == "done"  # exactly enough
+    assert calls == [0.2]
+
+
 def test_permanent_errors_are_not_retried():
     clock = FakeClock()
     operation, calls = _operation([ApiCallError("Forbidden", "no", http_status=403)])

@@ -96,7 +96,8 @@ def test_canaries_never_leak(cloud, monkeypatch, capsys):
     invoke("unpublished", {**request, "IpAddress": "203.0.113.80"})
     cloud.faults([])
     wrong = FcCredentials(KEY_ID, "not-the-secret", CANARY_TOKEN)
-    # SignatureDoesNotMatch: the server quotes its string to sign (token, AuthKey)
+    # a wrong secret: VPC and MNS both refuse the signature; MNS's
+    # SignatureDoesNotMatch quotes its string to sign (which holds the token)
     invoke("wrong-secret", {**request, "IpAddress": "203.0.113.81"}, wrong)
     monkeypatch.setenv("VPC_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
     from cgw_provisioner import app

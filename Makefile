@@ -12,7 +12,7 @@ BASE_PYTHON ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10*/bi
 # and loopback proxies"): the same list as PROXY_VARIABLES in tools/localcloud_process.py.
 unexport HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy
 
-.PHONY: help venv browser check test lint types layers duplicates format run console localcloud invoke package bench soak fuzz clean send status redrive
+.PHONY: help venv browser check test lint types layers duplicates format run console localcloud invoke package bench soak fuzz mutate clean send status redrive
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,7 +90,7 @@ package: venv ## Build build/function.zip for FC python3.10 linux x86_64 (any bu
 	$(PY) tools/package.py $(ARGS)
 
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist mutants
 
 # --- benchmarks and the reliability suite (bench/, tools/soak.py, tests/fuzz/) -----------------
 FUZZ_EXAMPLES ?= 5000
@@ -110,3 +110,14 @@ N ?= 1000
 
 soak: venv ## Reliability suite: the whole path with every fault at once (N=1000; N=100 small)
 	$(PY) tools/soak.py -n $(N) $(ARGS)
+
+# --- mutation testing (docs/testing.md) -------------------------------------------------------
+MUTATE_CHILDREN ?= 2
+MUTATE_DIR := build/mutate
+
+mutate: venv ## Mutation testing (mutmut) of events, validation, outcomes, retry vs the fast unit tests
+	rm -rf $(MUTATE_DIR) && mkdir -p $(MUTATE_DIR)
+	cp -r functions/create_customer_gateway/cgw_provisioner schemas events localcloud tests \
+		pyproject.toml $(MUTATE_DIR)/
+	cd $(MUTATE_DIR) && HYPOTHESIS_PROFILE=mutate $(CURDIR)/$(VENV)/bin/mutmut run \
+		--max-children $(MUTATE_CHILDREN) && $(CURDIR)/$(VENV)/bin/mutmut results

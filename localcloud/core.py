@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from localcloud.calls import CallLog
 from localcloud.credentials import CredentialStore
+from localcloud.epoch import Epoch
 from localcloud.faults import FaultEngine
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class Backend(Protocol):
     def reset(self) -> None: ...
     def state(self) -> Any: ...
     def close(self) -> None: ...
+    def interrupt(self) -> None:
+        """End the waits of requests in flight (an MNS long poll), at a reset."""
+        ...
 
 
 class Backends:
@@ -104,11 +108,19 @@ class Cloud:
     base_url: str = ""  # set once the server is bound, e.g. http://127.0.0.1:PORT
     # Run after every reset, e.g. to deploy the --template again onto the emptied backends.
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    # Every request commits in the epoch it began in: nothing in flight lands after a reset.
+    epoch: Epoch = field(default_factory=Epoch)
 
     def reset(self) -> None:
+        with self.epoch.advance(interrupt=self._interrupt_waits):
+            for _, backend in self.backends.items():
+                backend.reset()
+            self.calls.clear()
+            self.faults.set_rules([])
+            for hook in self.reset_hooks:
+                hook()
+
+    def _interrupt_waits(self) -> None:
+        """End the waits of requests from the old epoch (an MNS long poll) so they finish."""
         for _, backend in self.backends.items():
-            backend.reset()
-        self.calls.clear()
-        self.faults.set_rules([])
-        for hook in self.reset_hooks:
-            hook()
+            backend.interrupt()

@@ -1,13 +1,16 @@
 """The one request path every localcloud service runs on (as moto's BaseResponse).
 
     read -> authenticate -> resolve (action + the credential's policy) -> fault rules
-         -> handler -> call record -> answer (or a dropped connection)
+         -> handler (in the request's reset epoch) -> call record -> answer (or a dropped
+         connection)
 
 A service supplies only its `WireFormat`: how to read a request (action, parameters, request id),
 how to verify its signature, which handler serves the action, and how to render an error.
 Handlers render their own results. Every refusal on the way is a `ServiceError`, rendered by the
 service; any other exception is a localcloud bug, logged and still answered in the service's
-wire format (never an HTML page).
+wire format (never an HTML page). A request that began before a localcloud reset cannot commit
+after it (localcloud.epoch): it is answered 503 and left out of the call log, since its client
+belongs to a test that is over.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 from localcloud.calls import Call
 from localcloud.core import Cloud, DropConnection, ServiceError
 from localcloud.credentials import Credential
+from localcloud.epoch import STALE_CODE, STALE_STATUS, StaleRequest
 from localcloud.faults import FaultError
 
 Handler = Callable[[], Response]
@@ -45,6 +49,9 @@ class WireFormat(Protocol[E]):
     """What a service supplies to the pipeline."""
 
     service: str  # "vpc", "mns" or "fc": the name fault rules and the call log use
+    # Actions that wait on other requests while they run (an FC invocation runs a function that
+    # calls MNS and VPC): checked against the reset epoch before they start, not held in it.
+    long_running: frozenset[str]
 
     def read(self, request: Request) -> E:
         """Parse the request; never raises for bad input (later steps refuse it)."""
@@ -77,6 +84,7 @@ class WireFormat(Protocol[E]):
 def run(cloud: Cloud, wire: WireFormat[E], request: Request) -> Response:
     """Serve one request through the pipeline; raise DropConnection when a fault rule drops the
     response of a call that succeeded (the change is committed, the client hears nothing)."""
+    epoch = cloud.epoch.current()
     exchange = wire.read(request)
     call = exchange.call
     drop = False
@@ -90,8 +98,18 @@ def run(cloud: Cloud, wire: WireFormat[E], request: Request) -> Response:
             time.sleep(decision.latency_s)
         if decision.error is not None:
             raise wire.fault_error(exchange, decision.error)
-        response = handler()
+        if call.action in wire.long_running:
+            cloud.epoch.check(epoch)
+            response = handler()
+        else:
+            with cloud.epoch.commit(epoch):
+                response = handler()
         drop = decision.drop_response_after_commit
+    except StaleRequest as exc:
+        stale = FaultError(STALE_STATUS, STALE_CODE, str(exc))
+        response = _refuse(wire, exchange, wire.fault_error(exchange, stale))
+        wire.finish(exchange, response)
+        return response  # not in the call log: its client belongs to a test that is over
     except ServiceError as error:
         response = _refuse(wire, exchange, error)
     except Exception as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tools.localcloud_process import drop_proxies
@@ -9,12 +11,24 @@ from tools.localcloud_process import drop_proxies
 # Both VPC SDKs (and requests, for fc2) send loopback traffic through a proxy when one is set.
 drop_proxies()
 
+from hypothesis import settings  # noqa: E402
+
 from localcloud import LocalCloud  # noqa: E402
 from localcloud.credentials import (  # noqa: E402
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
     Credential,
 )
+
+# `make mutate` runs the property tests once per mutant: few examples, fixed, so that a run
+# stays short and a surviving mutant is reproducible.
+MUTATE = os.environ.get("HYPOTHESIS_PROFILE") == "mutate"
+MUTATE_MAX_EXAMPLES = 20
+settings.register_profile(
+    "mutate", max_examples=MUTATE_MAX_EXAMPLES, deadline=None, derandomize=True
+)
+if MUTATE:
+    settings.load_profile("mutate")
 
 # Extra credentials every session-wide localcloud accepts, for the tests that need them.
 STS_KEY = Credential("STS.LocalTestKey", "sts-secret-value", "sts-security-token-value")
@@ -47,3 +61,28 @@ def localcloud(localcloud_server):
     localcloud_server.cloud.reset()
     yield localcloud_server
     localcloud_server.cloud.reset()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print pytest-randomly's seed at the end too (its header line is hidden by -q), with
+    the command that replays this order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.hasplugin("randomly"):
+        terminalreporter.write_line(
+            f"random order seed: {seed} (replay the same order: pytest --randomly-seed={seed} "
+            "with the same arguments; the last run's: --randomly-seed=last)"
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `make mutate`, cap the examples of properties that set their own max_examples (a
+    decorator's settings win over the profile): each mutant reruns them."""
+    if not MUTATE:
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if own is not None and own.max_examples > MUTATE_MAX_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(
+                own, max_examples=MUTATE_MAX_EXAMPLES, derandomize=True
+            )

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localcloud.credentials import Credential
+from localcloud.epoch import StaleRequest
 from localcloud.fc import triggers
 from localcloud.fc.errors import FcError
 from localcloud.fc.runtime import InstancePool, InstanceSpec, InvocationResult
@@ -125,6 +126,9 @@ class FcBackend:
         self._async_threads: set[threading.Thread] = set()
 
     # -- life cycle ------------------------------------------------------------------------
+    def interrupt(self) -> None:
+        """Nothing to end here: async retries check the epoch before each try."""
+
     def reset(self) -> None:
         with self._lock:
             running = list(self._running.values())
@@ -308,9 +312,10 @@ class FcBackend:
         self.get_function(service, function)
         self.check_qualifier(service, qualifier)
         request_id = request_id or new_request_id()
+        epoch = self.cloud.epoch.current()
         thread = threading.Thread(
             target=self._run_async,
-            args=(service, function, payload, qualifier, request_id),
+            args=(service, function, payload, qualifier, request_id, epoch),
             name=f"fc-async-{request_id[:8]}",
             daemon=True,
         )
@@ -319,11 +324,18 @@ class FcBackend:
         return request_id
 
     def _run_async(
-        self, service: str, function: str, payload: bytes, qualifier: str | None, request_id: str
+        self,
+        service: str,
+        function: str,
+        payload: bytes,
+        qualifier: str | None,
+        request_id: str,
+        epoch: int,
     ) -> None:
         try:
             for attempt in range(MAX_ASYNC_RETRY_ATTEMPTS + 1):
                 try:
+                    self.cloud.epoch.check(epoch)  # a reset ends the retries of earlier calls
                     result = self.invoke(
                         service,
                         function,
@@ -332,7 +344,7 @@ class FcBackend:
                         request_id=request_id,
                         retry_count=attempt,
                     )
-                except (FcError, RuntimeError) as exc:
+                except (FcError, RuntimeError, StaleRequest) as exc:
                     log.warning("async invocation %s dropped: %s", request_id, exc)
                     return
                 if not result.failed:

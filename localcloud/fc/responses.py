@@ -99,6 +99,7 @@ class FcResponses:
     """The FC wire format (a localcloud.pipeline.WireFormat) and its actions."""
 
     service = "fc"
+    long_running: frozenset[str] = frozenset({"InvokeFunction"})
 
     def __init__(self, cloud: Cloud, backend: FcBackend) -> None:
         self.cloud = cloud

@@ -95,6 +95,8 @@ class MnsBackend:
         self._seq = itertools.count(1)
         self._node = secrets.token_hex(8).upper()
         self._account: dict[str, str] = {"LoggingBucket": ""}
+        self._interrupts = 0  # bumped by interrupt(): long polls waiting then return empty
+        self._waiting = 0  # receivers blocked in a long poll now (waiting(): tests wait on it)
 
     # -- life cycle ------------------------------------------------------------------------
     def reset(self) -> None:
@@ -104,6 +106,17 @@ class MnsBackend:
             self._queues.clear()
             self._topics.clear()
             self._account = {"LoggingBucket": ""}
+            self._cond.notify_all()
+
+    def waiting(self) -> int:
+        """How many receivers are blocked in a long poll right now."""
+        with self._cond:
+            return self._waiting
+
+    def interrupt(self) -> None:
+        """End every long poll now (a localcloud reset: its requests belong to the last test)."""
+        with self._cond:
+            self._interrupts += 1
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -262,6 +275,7 @@ class MnsBackend:
                     f"seconds. (got {wait_seconds})"
                 )
             deadline = time.monotonic() + wait_seconds
+            interrupts = self._interrupts
             while True:
                 now = time.time()
                 q.expire(now)
@@ -277,7 +291,13 @@ class MnsBackend:
                 next_at = q.next_visible_at(now)
                 if next_at is not None:
                     remaining = min(remaining, max(next_at - now, 0.001))
-                self._cond.wait(remaining)
+                self._waiting += 1
+                try:
+                    self._cond.wait(remaining)
+                finally:
+                    self._waiting -= 1
+                if self._interrupts != interrupts:
+                    return []
                 q = self._queue(queue)  # QueueNotExist if it was deleted while we waited
 
     def delete_message(self, queue: str, receipt_handle: str) -> str:

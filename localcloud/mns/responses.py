@@ -66,6 +66,7 @@ class MnsResponses:
     """The MNS wire format (a localcloud.pipeline.WireFormat) and its actions."""
 
     service = "mns"
+    long_running: frozenset[str] = frozenset()
 
     def __init__(self, cloud: Cloud, backend: MnsBackend) -> None:
         self.cloud = cloud

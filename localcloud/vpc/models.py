@@ -272,6 +272,9 @@ class VpcBackend:
             ],
         }
 
+    def interrupt(self) -> None:
+        """Nothing waits inside the VPC backend: every action answers at once."""
+
     def reset(self) -> None:
         with self._lock:
             self._regions.clear()

@@ -79,6 +79,7 @@ class VpcResponses:
     """The VPC wire format (a localcloud.pipeline.WireFormat) and its actions."""
 
     service = "vpc"
+    long_running: frozenset[str] = frozenset()
 
     def __init__(self, cloud: Cloud, backend: VpcBackend) -> None:
         self.cloud = cloud

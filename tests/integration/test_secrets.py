@@ -38,15 +38,22 @@ def test_canaries_never_leak(cloud, monkeypatch, capsys):
     request = {"RegionId": "cn-shanghai", "IpAddress": "203.0.113.77", "AuthKey": CANARY_AUTHKEY}
     raised: list[str] = []
     results = []
+    steps = []
 
-    def invoke(body, **context):
+    def invoke(label, body, context_credentials=credentials):
+        """One invocation; its result as (label, outcome type, error code) or (label,
+        "redelivered") when it failed transiently. Any other exception fails the test."""
         try:
-            results.append(cloud.invoke(body, credentials=credentials, **context))
+            result = cloud.invoke(body, credentials=context_credentials)
         except TransientFailureError as error:
             raised.append(str(error))
+            steps.append((label, "redelivered", None))
+        else:
+            results.append(result)
+            steps.append((label, result["type"], result["data"].get("error", {}).get("code")))
 
-    invoke(request)  # created
-    invoke({**request, "Name": "http://bad"})  # rejected: the request echo holds AuthKey
+    invoke("created", request)
+    invoke("rejected", {**request, "Name": "http://bad"})  # the request echo holds AuthKey
     cloud.faults(
         [
             {
@@ -61,7 +68,7 @@ def test_canaries_never_leak(cloud, monkeypatch, capsys):
             }
         ]
     )
-    invoke({**request, "IpAddress": "203.0.113.78"})  # a permanent error echoing the secrets
+    invoke("echoing", {**request, "IpAddress": "203.0.113.78"})  # permanent, echoes secrets
     cloud.faults(
         [
             {
@@ -72,7 +79,7 @@ def test_canaries_never_leak(cloud, monkeypatch, capsys):
             }
         ]
     )
-    invoke({**request, "IpAddress": "203.0.113.79"})  # throttled until the budget is spent
+    invoke("throttled", {**request, "IpAddress": "203.0.113.79"})  # until the budget is spent
     cloud.faults(
         [
             {
@@ -86,23 +93,41 @@ def test_canaries_never_leak(cloud, monkeypatch, capsys):
             }
         ]
     )
-    invoke({**request, "IpAddress": "203.0.113.80"})  # publishing fails
+    invoke("unpublished", {**request, "IpAddress": "203.0.113.80"})
     cloud.faults([])
     wrong = FcCredentials(KEY_ID, "not-the-secret", CANARY_TOKEN)
-    try:  # SignatureDoesNotMatch: the server quotes its string to sign (token, AuthKey)
-        cloud.invoke({**request, "IpAddress": "203.0.113.81"}, credentials=wrong)
-    except TransientFailureError as error:
-        raised.append(str(error))
+    # a wrong secret: VPC and MNS both refuse the signature; MNS's
+    # SignatureDoesNotMatch quotes its string to sign (which holds the token)
+    invoke("wrong-secret", {**request, "IpAddress": "203.0.113.81"}, wrong)
     monkeypatch.setenv("VPC_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
     from cgw_provisioner import app
 
     app.reset()
-    invoke({**request, "IpAddress": "203.0.113.82"})  # connection refused: the URL is signed
+    invoke("refused", {**request, "IpAddress": "203.0.113.82"})  # the URL is signed
 
+    created, failed = "vpc.customergateway.created", "vpc.customergateway.failed"
+    assert steps == [
+        ("created", created, None),
+        ("rejected", failed, "InvalidName"),
+        ("echoing", failed, "InvalidParameter"),
+        ("throttled", "redelivered", None),
+        ("unpublished", "redelivered", None),
+        ("wrong-secret", "redelivered", None),  # VPC refuses the key, and so does MNS
+        ("refused", "redelivered", None),
+    ]
+    # each redelivery names its cause
+    reasons = [
+        "Throttling.User outlasted",
+        "outcome not published: InternalError",
+        "outcome not published: SignatureDoesNotMatch",
+        "SDK.HttpError outlasted",
+    ]
+    assert len(raised) == len(reasons)
+    for message, reason in zip(raised, reasons, strict=True):
+        assert reason in message, message
     captured = capsys.readouterr()
     events = [o.event for o in cloud.outcomes()]
-    assert len(events) >= 3
-    assert len(raised) >= 3
+    assert [e["id"] for e in events] == [r["id"] for r in results]
     lines = captured.out.splitlines()
     assert len(lines) > 10
     for line in lines:
@@ -119,7 +144,7 @@ def test_canaries_never_leak(cloud, monkeypatch, capsys):
             assert canary not in text, f"{canary} leaked into {where}"
     # the permanent error is still explained, with the secrets masked
     messages = [e["data"]["error"]["message"] for e in events if e["type"].endswith("failed")]
-    assert any("SecurityToken=******" in m for m in messages)
+    assert "SecurityToken=******" in messages[1]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from localcloud.mns.models import MnsBackend, MnsError
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -21,28 +22,30 @@ def _in_thread(target):
     result: dict = {}
 
     def run():
-        started = time.monotonic()
         try:
             result["value"] = target()
         except MnsError as exc:
             result["error"] = exc
-        result["elapsed"] = time.monotonic() - started
 
     thread = threading.Thread(target=run)
     thread.start()
     return thread, result
 
 
+def _blocked(backend):
+    """Wait until a receiver is blocked in its long poll (not just started)."""
+    wait_for(lambda: backend.waiting() == 1, 10, "the receiver to block")
+
+
 def test_receive_blocks_until_a_send_wakes_it(backend):
     backend.create_queue("q")
-    thread, result = _in_thread(lambda: backend.receive_messages("q", 1, wait_seconds=10.0))
-    time.sleep(0.2)
+    thread, result = _in_thread(lambda: backend.receive_messages("q", 1, wait_seconds=30.0))
+    _blocked(backend)
     sent = backend.send_message("q", "payload")
-    thread.join(5)
+    thread.join(15)  # woke on the send, well before the end of its 30 s wait
     assert not thread.is_alive()
     [got] = result["value"]
     assert (got.message_id, got.body, got.dequeue_count) == (sent.message_id, "payload", 1)
-    assert result["elapsed"] < 5
 
 
 def test_receive_times_out_empty(backend):
@@ -69,19 +72,21 @@ def test_change_visibility_zero_releases_to_a_waiting_receiver(backend):
     backend.create_queue("q")
     backend.send_message("q", "nack me")
     [got] = backend.receive_messages("q")
-    thread, result = _in_thread(lambda: backend.receive_messages("q", wait_seconds=10.0))
-    time.sleep(0.1)
+    thread, result = _in_thread(lambda: backend.receive_messages("q", wait_seconds=30.0))
+    _blocked(backend)
     backend.change_visibility("q", got.receipt_handle, 0)
-    thread.join(5)
+    thread.join(15)
+    assert not thread.is_alive()
     assert result["value"][0].message_id == got.message_id
 
 
 def test_deleting_the_queue_wakes_waiters_with_queue_not_exist(backend):
     backend.create_queue("q")
-    thread, result = _in_thread(lambda: backend.receive_messages("q", wait_seconds=10.0))
-    time.sleep(0.1)
+    thread, result = _in_thread(lambda: backend.receive_messages("q", wait_seconds=30.0))
+    _blocked(backend)
     backend.delete_queue("q")
-    thread.join(5)
+    thread.join(15)
+    assert not thread.is_alive()
     assert result["error"].code == "QueueNotExist"
 
 

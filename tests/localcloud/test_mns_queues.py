@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 
 import pytest
 from mns.account import Account
@@ -12,6 +11,7 @@ from mns.mns_exception import MNSServerException
 from mns.queue import Message, QueueMeta
 
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+from tests.waiting import wait_for
 
 # GetQueueAttributes counts are "deprecated" in the SDK, but still parsed and still served.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -140,18 +140,16 @@ def test_long_poll_returns_as_soon_as_a_message_is_sent(account, localcloud):
         receiver = Account(
             localcloud.cloud.base_url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
         ).get_queue("orders")
-        started = time.monotonic()
         result["message"] = receiver.receive_message(20)
-        result["elapsed"] = time.monotonic() - started
 
     thread = threading.Thread(target=receive)
     thread.start()
-    time.sleep(0.3)
+    backend = localcloud.cloud.backends.mns
+    wait_for(lambda: backend.waiting() == 1, 10, "the receiver to block in its long poll")
     sent = queue.send_message(Message("wake up"))
-    thread.join(timeout=15)
+    thread.join(timeout=15)  # woke on the send, well before the end of its 20 s wait
     assert not thread.is_alive()
     assert result["message"].message_id == sent.message_id
-    assert result["elapsed"] < 10  # woke on the send, not at the end of the 20 s wait
 
 
 def test_wait_seconds_above_30_is_invalid_argument(account):
@@ -165,8 +163,7 @@ def test_visibility_timeout_redelivers_and_stale_handle_is_rejected(account):
     first = queue.receive_message(0)
     with pytest.raises(MNSServerException):
         queue.receive_message(0)  # in flight: invisible
-    time.sleep(1.2)
-    second = queue.receive_message(0)
+    second = queue.receive_message(5)  # a long poll: returns once the 1 s timeout has passed
     assert second.message_id == first.message_id
     assert second.dequeue_count == 2
     assert second.first_dequeue_time == first.first_dequeue_time
@@ -180,7 +177,7 @@ def test_expired_handle_cannot_delete(account):
     queue = _queue(account, visibilitytimeout=1)
     queue.send_message(Message("slow consumer"))
     got = queue.receive_message(0)
-    time.sleep(1.2)
+    wait_for(lambda: queue.get_attributes().active_messages == 1, 10, "the timeout to pass")
     assert _error(lambda: queue.delete_message(got.receipt_handle)).type == "MessageNotExist"
 
 
@@ -196,8 +193,7 @@ def test_change_visibility_returns_a_new_handle(account):
     changed = queue.change_message_visibility(got.receipt_handle, 1)
     assert changed.receipt_handle != got.receipt_handle
     assert _error(lambda: queue.delete_message(got.receipt_handle)).type == "MessageNotExist"
-    time.sleep(1.2)
-    again = queue.receive_message(0)  # visible again after the shortened timeout
+    again = queue.receive_message(5)  # a long poll: visible again after the shortened timeout
     assert again.message_id == got.message_id
     queue.delete_message(again.receipt_handle)
 

@@ -28,6 +28,7 @@ class Toy:
     """`GET /<Action>` signed by the header `X-Key`; errors as JSON {"code": ...}."""
 
     service = "vpc"  # (the fault engine knows vpc, mns and fc)
+    long_running: frozenset[str] = frozenset()
 
     def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from mns.topic import TopicMessage
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from localcloud.fc.models import FcError
 from localcloud.fc.triggers import QueueTriggerConfig
+from tests.waiting import wait_for
 
 TOY = """
 import json, os, time
@@ -121,16 +120,6 @@ class Toy:
         queue = self.account.get_queue("req")
         for body in bodies:
             queue.send_message(Message(body))
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
 @pytest.fixture

@@ -190,21 +190,24 @@ def test_a_paced_policy_limits_the_messages_in_progress():
     """A batch of 10 with BATCH_CONCURRENCY 10, under a policy that advises 2 at a time (as
     ours does once the API's limit paces it): never more than 2 messages in progress."""
     import threading
-    import time
 
     class Advised(FullJitterPolicy):
         def concurrency(self, workers):
             return 2
 
     class Slow(FakeVpc):
+        """Calls meet in pairs: two must be in progress at once for either to go on (a gate
+        that let only one through would break the barrier and fail the batch)."""
+
         in_progress = peak = 0
         lock = threading.Lock()
+        pair = threading.Barrier(2, timeout=30)
 
         def create_customer_gateway(self, params, *, timeout=None):
             with self.lock:
                 Slow.in_progress += 1
                 Slow.peak = max(Slow.peak, Slow.in_progress)
-            time.sleep(0.02)
+            Slow.pair.wait()
             with self.lock:
                 Slow.in_progress -= 1
             return super().create_customer_gateway(params, timeout=timeout)

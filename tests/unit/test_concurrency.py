@@ -9,56 +9,78 @@ import pytest
 
 from cgw_provisioner.concurrency import StartGate, concurrency_for
 from cgw_provisioner.retry import FixedWaitPolicy, ShareLimiter, ShareLimiterPolicy
+from tests.waiting import wait_for
 
 
-def _run_batch(gate, n, work_s=0.02):
-    """n messages on n threads through the gate; the most ever in progress at once."""
+def _run_batch(gate, n, allowed):
+    """n messages on n threads through the gate; the most ever in progress at once.
+
+    The messages hold their slots until `allowed` of them are in progress at the same time,
+    so the peak is reached by construction, not by hoping that sleeps overlap."""
     peak, lock = [0], threading.Lock()
+    full = threading.Event()
 
     def item():
-        gate.enter(time.monotonic() + 10)
+        gate.enter(time.monotonic() + 30)
         try:
             with lock:
                 peak[0] = max(peak[0], gate.in_progress)
-            time.sleep(work_s)
+            full.wait(30)
         finally:
             gate.leave()
 
     threads = [threading.Thread(target=item) for _ in range(n)]
     for thread in threads:
         thread.start()
+    wait_for(lambda: gate.in_progress == allowed, 10, f"{allowed} messages in progress")
+    full.set()
     for thread in threads:
-        thread.join()
+        thread.join(30)
+        assert not thread.is_alive()
     return peak[0]
 
 
 @pytest.mark.parametrize("allowed", [1, 2, 3])
 def test_no_more_in_progress_than_allowed(allowed):
     gate = StartGate(lambda: allowed)
-    assert _run_batch(gate, 8) == allowed
+    assert _run_batch(gate, 8, allowed) == allowed
     assert gate.in_progress == 0
 
 
 def test_the_allowance_is_read_while_waiting():
-    allowance = [1]
-    gate = StartGate(lambda: allowance[0])
-    gate.enter(time.monotonic() + 10)  # the only slot is taken
+    allowance, reads = [1], []
+
+    def allowed():
+        reads.append(allowance[0])
+        return allowance[0]
+
+    gate = StartGate(allowed, recheck=0.01)
+    gate.enter(time.monotonic() + 30)  # the only slot is taken
     entered = threading.Event()
-    waiter = threading.Thread(target=lambda: (gate.enter(time.monotonic() + 10), entered.set()))
+    waiter = threading.Thread(target=lambda: (gate.enter(time.monotonic() + 30), entered.set()))
     waiter.start()
-    assert not entered.wait(0.2)
+    wait_for(lambda: len(reads) >= 3, 10, "the waiter to re-read the allowance")
+    assert not entered.is_set()  # it read 1 and is still waiting
     allowance[0] = 2  # the rate grew: one more slot
-    assert entered.wait(1.0)
-    waiter.join()
+    assert entered.wait(10)
+    waiter.join(10)
+    assert gate.in_progress == 2
 
 
 def test_nobody_waits_past_latest():
-    gate = StartGate(lambda: 1)
-    gate.enter(time.monotonic() + 10)
-    began = time.monotonic()
-    gate.enter(began + 0.1)  # goes ahead at its latest time
-    assert 0.1 <= time.monotonic() - began < 1.0
+    """The gate's clock is injected: the waiter goes ahead once it reads a time past latest."""
+    now = [100.0]
+
+    def clock():
+        now[0] += 0.04  # time passes a little at every look
+        return now[0]
+
+    gate = StartGate(lambda: 1, recheck=0.001, clock=clock)
+    gate.enter(clock() + 10)
+    latest = now[0] + 0.1
+    gate.enter(latest)  # the only slot is taken: goes ahead at its latest time
     assert gate.in_progress == 2
+    assert latest <= now[0] < latest + 0.04 * 2  # it looked until past latest, then went
 
 
 def test_policies_without_advice_use_every_worker():

@@ -61,6 +61,8 @@ class Log:
         ("Anything", 503, ErrorClass.THROTTLING),
         ("InternalError", 500, ErrorClass.TRANSIENT),
         ("SomethingNew", 502, ErrorClass.TRANSIENT),
+        ("SomethingNew", 500, ErrorClass.TRANSIENT),  # the boundary: any 5xx is transient
+        ("SomethingNew", 499, ErrorClass.PERMANENT),
         ("SDK.HttpError", None, ErrorClass.TRANSIENT),
         ("OperationConflict", 400, ErrorClass.TRANSIENT),
         ("LastTokenProcessing", 400, ErrorClass.TRANSIENT),
@@ -123,11 +125,66 @@ def test_success_after_transient_failures_sleeps_the_policy_delays():
     assert len(calls) == 3
     assert clock.sleeps == [0.05, 0.1]  # 0.5 * 0.1 * 2**0, 0.5 * 0.1 * 2**1
     assert (record.attempts, record.throttled) == (3, 1)
+    assert record.waited_s == pytest.approx(0.15)  # what the invocation summary reports
     backoffs = [fields for event, fields in log.lines if event == "backoff"]
     assert [(b["attempt"], b["code"], b["delay_s"]) for b in backoffs] == [
         (1, "Throttling.User", 0.05),
         (2, "InternalError", 0.1),
     ]
+
+
+def test_a_policy_with_begin_hears_of_each_operation_once_before_its_first_call():
+    """ShareLimiterPolicy.begin stamps when an operation began, so its retries keep their place."""
+    clock, events = FakeClock(), []
+
+    class Recording(FullJitterPolicy):
+        def begin(self):
+            events.append("begin")
+
+        def admit(self, latest_start):
+            events.append("admit")
+            return super().admit(latest_start)
+
+    throttled = ApiCallError("Throttling.User", "slow down", http_status=400)
+    operation, calls = _operation([throttled, "done"])
+    assert _run(operation, clock, Recording(base=0.1, rand=lambda: 0.5)) == "done"
+    assert events == ["begin", "admit", "admit"]
+    assert len(calls) == 2
+
+
+def test_a_policy_that_admits_no_more_ends_the_retries_at_the_deadline():
+    """The limiter cannot start the retry before its latest start: the budget ends there,
+    naming the last error, the attempts made and the latest start it was asked for."""
+    clock, asked = FakeClock(), []
+
+    class Closing(FullJitterPolicy):
+        def admit(self, latest_start):
+            asked.append(latest_start)
+            return len(asked) == 1
+
+    throttled = ApiCallError("Throttling.User", "slow down", http_status=400)
+    operation, calls = _operation([throttled])
+    start = clock.now
+    with pytest.raises(RetryBudgetExhaustedError) as raised:
+        _run(operation, clock, Closing(base=0.1, rand=lambda: 0.5), deadline_in=10.0)
+    assert (raised.value.reason, raised.value.attempts) == ("deadline", 1)
+    assert raised.value.last_error is throttled
+    assert len(calls) == 1
+    assert asked == [pytest.approx(start + 9.8)] * 2  # 0.2 s before the deadline
+
+
+def test_no_call_starts_with_less_than_its_minimum_time_left():
+    clock = FakeClock()
+    clock.now = 0.0  # so that 0.2 s left is exactly 0.2
+    operation, calls = _operation(["done"])
+    with pytest.raises(RetryBudgetExhaustedError) as raised:
+        _run(operation, clock, deadline_in=0.19)  # under the 0.2 s a call needs at least
+    assert (raised.value.reason, raised.value.attempts) == ("deadline", 0)
+    assert raised.value.last_error.code == "DeadlineExceeded"
+    assert "CreateCustomerGateway" in raised.value.last_error.message
+    assert calls == []
+    assert _run(operation, clock, deadline_in=0.2) == "done"  # exactly enough
+    assert calls == [0.2]
 
 
 def test_permanent_errors_are_not_retried():

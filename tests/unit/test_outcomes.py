@@ -173,17 +173,25 @@ def test_rejection_outcome_uses_the_requests_own_valid_token(validator):
 
 
 @pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param(b"not json", id="not-json"),
-        pytest.param(b'{"RegionId":"cn-shanghai","ClientToken":"bad token"}', id="invalid-token"),
-        pytest.param(b'{"RegionId":"cn-shanghai","ClientToken":7}', id="token-not-a-string"),
+    ("body", "token"),
+    [  # golden values (identity contract v1, see test_golden_ids.py)
+        pytest.param(b"not json", "cgw-36900d442c35935b1f2afa79a789be8a5ebd2a6c", id="not-json"),
+        pytest.param(
+            b'{"RegionId":"cn-shanghai","ClientToken":"bad token"}',
+            "cgw-8cc69dfd0020bc62fcb4aef603f1ea4dcf7d1f22",
+            id="invalid-token",
+        ),
+        pytest.param(
+            b'{"RegionId":"cn-shanghai","ClientToken":7}',
+            "cgw-180db87c4f330fae8255c8993253ba087921e983",
+            id="token-not-a-string",
+        ),
     ],
 )
-def test_rejection_outcome_falls_back_to_the_derived_token(validator, body):
+def test_rejection_outcome_falls_back_to_the_derived_token(validator, body, token):
     delivery = Delivery("mns-queue", "M1", body)
     outcome = rejected(delivery, validator.validate(body))
-    assert outcome.client_token == delivery.derived_client_token()
+    assert outcome.client_token == token
 
 
 def test_rejection_of_a_non_object_echoes_no_request(validator):
@@ -220,6 +228,14 @@ def test_lone_surrogates_are_replaced_so_the_event_encodes_as_utf8():
     event = to_cloud_event(outcome, source=SOURCE, time=TIME)
     json.dumps(event, ensure_ascii=False).encode("utf-8")
     assert event["data"]["request"]["Name"] == "x?"
+
+
+def test_an_error_message_quoting_a_key_with_a_lone_surrogate_encodes_as_utf8(validator):
+    # Found by the core fuzz suite: the message names the offending key, surrogate and all.
+    body = b'{"RegionId": "cn-shanghai", "IpAddress": "1.0.0.1", "Name": {"\\ud800x": null}}'
+    event = to_cloud_event(rejected(DELIVERY, validator.validate(body)), source=SOURCE, time=TIME)
+    json.dumps(event, ensure_ascii=False).encode("utf-8")
+    assert "Name.?x" in event["data"]["error"]["message"]
 
 
 def test_outcome_with_neither_gateway_nor_error_is_reported_as_failed():

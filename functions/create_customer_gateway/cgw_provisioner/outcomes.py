@@ -142,7 +142,7 @@ def _error_data(error: OutcomeError) -> dict[str, Any]:
         message += f" ({len(error.details)} violations, the first {MAX_DETAILS} listed)"
     return {
         "code": error.code,
-        "message": message,
+        "message": _utf8_safe(message),  # it may quote a field name with a lone surrogate
         "httpStatus": error.http_status,
         "retryable": bool(error.retryable),
         "details": details,

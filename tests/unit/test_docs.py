@@ -13,11 +13,6 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 MAX_README_LINES = 250
 
-# These pages arrive from parallel branches (deploy, operator CLI, tests, architecture, localcloud
-# SDK parity and hardening). A link to one passes only while it does not exist yet; once it
-# exists, it must resolve like any other. The lead removes this allow-list when merging them.
-PENDING_PAGES = frozenset(DOCS / name for name in ("testing.md",))
-
 # Built from parts so that this file does not itself mention what it forbids.
 FORBIDDEN = tuple(
     part + suffix
@@ -53,12 +48,12 @@ def relative_targets(page: Path) -> list[tuple[str, Path]]:
     return targets
 
 
-def broken_links(pages: list[Path], pending: frozenset[Path] = frozenset()) -> list[str]:
-    """`page: link` for every relative link whose target does not exist (nor is pending)."""
+def broken_links(pages: list[Path]) -> list[str]:
+    """`page: link` for every relative link whose target does not exist."""
     broken = []
     for page in pages:
         for link, target in relative_targets(page):
-            if not target.exists() and target not in pending:
+            if not target.exists():
                 broken.append(f"{os.path.relpath(page, ROOT)}: {link}")
     return broken
 
@@ -83,7 +78,7 @@ def test_readme_is_a_short_front_door_naming_run_and_test():
 
 def test_every_relative_link_in_readme_and_docs_resolves():
     assert doc_pages(), "docs/ has no pages"
-    assert broken_links([README, *doc_pages()], PENDING_PAGES) == []
+    assert broken_links([README, *doc_pages()]) == []
 
 
 def test_every_docs_page_is_two_clicks_from_the_readme():
@@ -122,5 +117,5 @@ def test_the_link_check_reports_a_missing_target_and_ignores_code_and_urls(tmp_p
     )
     links = [link for link, _ in relative_targets(page)]
     assert links == ["there.md#part", "missing.md", "gone.png"]
-    broken = broken_links([page], pending=frozenset({(tmp_path / "gone.png").resolve()}))
-    assert [line.rsplit(": ", 1)[1] for line in broken] == ["missing.md"]
+    broken = broken_links([page])
+    assert [line.rsplit(": ", 1)[1] for line in broken] == ["missing.md", "gone.png"]

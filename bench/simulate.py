@@ -7,8 +7,9 @@ worth another try). What is modelled here is only what the threads and the netwo
 
 - the trigger: every request queued at t=0, handed out in batches of `batch` to whichever of
   the `instances` is idle (one invocation at a time per instance, as FC runs them by default);
-  messages handed back (budget or deadline spent) are queued again `redeliver_s` later (the
-  trigger's back-off before it pushes a failed batch again);
+  messages handed back (budget or deadline spent) are queued again `redeliver_s` later (15 s:
+  EventBridge's default back-off retry waits 10-20 s between pushes; its limit of 3 retries,
+  after which a message goes to the dead-letter queue, is not modelled: it is counted instead);
 - an instance: `BATCH_CONCURRENCY` workers behind the start gate (the pacer's `in_flight`),
   sends leaving the limiter's line head first at the pacer's `turn`, messages whose turn would
   come after the invocation's deadline leaving the line (handed back);
@@ -250,7 +251,7 @@ class Simulation:
         latency_s: float = 0.02,
         publish_s: float = 0.01,
         invoke_s: float = 0.005,
-        redeliver_s: float = 10.0,
+        redeliver_s: float = 15.0,
         batch: int = 10,
         batch_concurrency: int = 10,
         max_attempts: int = 8,
@@ -322,16 +323,18 @@ class Simulation:
             self.api_call(now, mine=False)
             self.at(now + 1.0 / self.background_qps, self.on_background)
 
-    def run(self, max_virtual_s: float = 1e7) -> dict[str, Any]:
+    def run(self, max_wall_s: float = math.inf) -> dict[str, Any]:
+        """Run until every request's outcome is published, or `max_wall_s` of real time."""
         self.at(0.0, self.on_dispatch)
         if self.background_qps:
             self.at(0.0, self.on_background)
-        events = self._events
+        events, wall_end, handled = self._events, time.perf_counter() + max_wall_s, 0
         while events and self.done < self.requests:
             when, _, handler, args = heapq.heappop(events)
-            if when > max_virtual_s:
-                break
             handler(when, *args)
+            handled += 1
+            if handled % 10_000 == 0 and time.perf_counter() > wall_end:
+                break
         elapsed = self.last_published or 1e-9
         rate = self.created_count / elapsed
         limit = self.api.limit_qps
@@ -346,6 +349,7 @@ class Simulation:
             "published": self.done,
             "virtual_s": round(elapsed, 2),
             "redeliveries": self.redeliveries,
+            "complete": self.done == self.requests,  # (False: stopped at max_wall_s)
         }
         if self.background_qps:
             out["background_throttled_share"] = round(
@@ -361,8 +365,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def simulate(policy: str, **options: Any) -> dict[str, Any]:
-    return Simulation(policy=policy, **options).run()
+def simulate(policy: str, max_wall_s: float = math.inf, **options: Any) -> dict[str, Any]:
+    return Simulation(policy=policy, **options).run(max_wall_s)
 
 
 def grid(
@@ -370,14 +374,24 @@ def grid(
     limits: tuple[float, ...] = (10, 100),
     requests: int = 100_000,
     policies: tuple[str, ...] = POLICIES,
+    max_wall_s: float = 60.0,
+    **options: Any,
 ) -> list[dict[str, Any]]:
+    """One run per size, limit and policy (each stopped after `max_wall_s` of real time)."""
     runs = []
     for instances in sizes:
         for limit in limits:
-            figures = {}
-            for policy in policies:
-                result = simulate(policy, instances=instances, requests=requests, limit_qps=limit)
-                figures[policy] = result
+            figures = {
+                policy: simulate(
+                    policy,
+                    max_wall_s,
+                    instances=instances,
+                    requests=requests,
+                    limit_qps=limit,
+                    **options,
+                )
+                for policy in policies
+            }
             runs.append(
                 {
                     "instances": instances,
@@ -387,6 +401,90 @@ def grid(
                 }
             )
     return runs
+
+
+def crosscheck(measured: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """The simulation of the measured run (same instances, limit, load, latency) beside it:
+    created/s within 10%, throttled share within 5 points."""
+    simulated = simulate("ours", **options)
+    ok = (
+        abs(simulated["created_per_s"] - measured["created_per_s"])
+        <= 0.10 * measured["created_per_s"]
+        and abs(simulated["throttled_share"] - measured["throttled_share"]) <= 0.05
+    )
+    keys = ("created_per_s", "throttled_share", "latency_p99_s")
+    return {
+        "instances": options["instances"],
+        "measured": {k: measured[k] for k in keys},
+        "simulated": {k: simulated[k] for k in keys},
+        "within_tolerance": ok,
+    }
+
+
+def measure(
+    *,
+    quick: bool = False,
+    measured: dict[str, Any] | None = None,
+    batch_concurrency: int = 10,
+    max_attempts: int = 8,
+) -> dict[str, Any]:
+    """The `simulation` section of bench/results.json; `measured`: the throughput section of
+    the same run, simulated beside it (the cross-check)."""
+    began = time.perf_counter()
+    options = {"batch_concurrency": batch_concurrency, "max_attempts": max_attempts}
+    runs = grid(
+        sizes=(4, 64) if quick else (4, 64, 1000),
+        requests=10_000 if quick else 100_000,
+        max_wall_s=20.0 if quick else 60.0,
+        **options,
+    )
+    out: dict[str, Any] = {"runs": runs}
+    if measured:
+        out["crosscheck"] = crosscheck(
+            measured["policies"]["ours"],
+            instances=measured["instances"],
+            requests=measured["requests"],
+            limit_qps=measured["limit_qps"],
+            latency_s=measured["latency_ms"] / 1000,
+            batch=measured["batch"],
+            **options,
+        )
+    out["wall_s"] = round(time.perf_counter() - began, 1)
+    return out
+
+
+def shared_quota(
+    limit_qps: float = 10,
+    background_qps: float = 5,
+    requests: int = 2000,
+    instances: int = 4,
+    policies: tuple[str, ...] = POLICIES,
+    **options: Any,
+) -> dict[str, Any]:
+    """Another client sends `background_qps` into the same limit (no retries): how much of
+    what is left we get, and how much of the other client's calls are throttled because of us."""
+    figures = {}
+    for policy in policies:
+        result = simulate(
+            policy,
+            instances=instances,
+            requests=requests,
+            limit_qps=limit_qps,
+            background_qps=background_qps,
+            **options,
+        )
+        result["share_of_leftover"] = round(
+            result["created_per_s"] / (limit_qps - background_qps), 3
+        )
+        figures[policy] = result
+    return {
+        "limit_qps": limit_qps,
+        "background_qps": background_qps,
+        "requests": requests,
+        "instances": instances,
+        "simulated": True,
+        "policies": figures,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

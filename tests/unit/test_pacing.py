@@ -23,14 +23,16 @@ def _round(pacer, now, n, throttled=0, retry_after=None, call_s=0.02):
     return now + call_s
 
 
-def test_a_fresh_instance_opens_after_its_first_round_trips_come_back_unthrottled():
-    pacer = SharePacer(first_in_flight=2)
+def test_a_fresh_instance_opens_as_its_first_round_trips_come_back_unthrottled():
+    pacer = SharePacer(first_in_flight=2, open_after=4)
     assert pacer.in_flight(10) == 2
     pacer.sent(0.0)
     pacer.granted(0.1)
-    assert pacer.in_flight(10) == 2  # one back: still a few
-    pacer.sent(0.1)
-    pacer.granted(0.2)
+    assert pacer.in_flight(10) == 3  # one back: one more
+    assert pacer.in_flight(2) == 2  # (never more than the workers)
+    for _ in range(3):
+        pacer.sent(0.1)
+        pacer.granted(0.2)
     assert pacer.in_flight(10) == 10
     assert pacer.rate is None  # and never paced: a lone batch goes at once
     assert pacer.turn(0.2, 9) == 0.2

@@ -16,9 +16,10 @@ class SharePacer:
     """Paces one instance's sends at the share of the service's rate it can have, and learns
     that share from what the service lets through. Rates are sends per second.
 
-    - Fresh instance: unpaced, but only `first_in_flight` messages in progress until that many
-      round trips came back unthrottled (then every worker): a lone batch is not paced, and a
-      fleet of fresh instances does not open with a burst of every worker at once.
+    - Fresh instance: unpaced, but `first_in_flight` messages in progress, one more for each
+      round trip that comes back unthrottled, and every worker after `open_after` of them: a
+      warm instance's batch is not paced, and a fleet of fresh instances does not open with a
+      burst of every worker at once.
     - The first throttle paces it and slow start goes on (x `slow_start` per second) from
       that rough estimate; the next cut ends it.
     - A cut (one per `cut_interval`): rate = the rate we were sending (over the span our sends
@@ -52,6 +53,7 @@ class SharePacer:
         min_rate: float = 0.01,
         max_rate: float = 1000.0,
         first_in_flight: int = 2,
+        open_after: int = 8,
         independent_ratio: float = 0.8,
         independent_level: float = 0.2,
         independent_rise: float = 0.15,
@@ -61,7 +63,7 @@ class SharePacer:
         self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
         self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
         self.min_rate, self.max_rate = min_rate, max_rate
-        self.first_in_flight = first_in_flight
+        self.first_in_flight, self.open_after = first_in_flight, open_after
         self.independent_ratio, self.independent_rise = independent_ratio, independent_rise
         self.independent_level = independent_level
         self.judge_sends, self.first_span = judge_sends, first_span
@@ -105,7 +107,8 @@ class SharePacer:
         """Messages worth having in progress: a few while fresh, all `workers` while unpaced,
         else what the rate keeps busy (Little's law: rate x call time, plus one in line)."""
         if self._rate is None:
-            return min(workers, self.first_in_flight) if self._fresh else workers
+            fresh = self.first_in_flight + self._confirmed  # (one more per unthrottled answer)
+            return min(workers, fresh) if self._fresh else workers
         return max(1, min(workers, math.ceil(self._rate * self._call_s) + 1))
 
     # -- what happened ---------------------------------------------------------------------
@@ -119,7 +122,7 @@ class SharePacer:
         self._grants.append(now)
         if self._fresh:
             self._confirmed += 1
-            self._fresh = self._confirmed < self.first_in_flight
+            self._fresh = self._confirmed < self.open_after
         self._grow(now)
 
     def throttled(

@@ -127,3 +127,27 @@ def test_rate_dependent_throttling_without_retry_after_keeps_its_cuts():
     assert not pacer.rate_independent
     assert pacer.rate is not None
     assert 5 <= pacer.rate <= 13
+
+
+def test_a_sparse_sender_cuts_gently():
+    """One send in the window tells neither our rate nor the service's share: a throttle on
+    it takes only the margin off (a slow instance next to busy ones must not sink to the
+    floor by a third per throttle while they are spared by one cut per second)."""
+    pacer = SharePacer(margin=0.95)
+    pacer._rate, pacer._slow, pacer._grown_at = 0.5, False, 100.0
+    pacer.sent(100.0)
+    pacer.throttled(100.02, 0.1, 0.02)
+    assert pacer.rate == pytest.approx(0.5 * 0.95)
+
+
+def test_senders_held_by_the_pace_let_it_grow():
+    """Demand is senders waiting for their turn, not only what was sent in the last second."""
+    pacer = SharePacer(hold=0.0, probe=0.1)
+    pacer._rate, pacer._slow, pacer._step, pacer._cut_at = 0.2, False, 0.5, 0.0
+    pacer._grown_at = 0.0
+    assert pacer.turn(0.0, 0) == 0.0  # (nobody sent yet)
+    pacer.sent(0.0)
+    assert pacer.turn(0.1, 0) > 0.1  # held by the pace (it asks again every 50 ms)
+    for tick in range(3, 41):
+        pacer.turn(tick * 0.05, 0)
+    assert pacer.rate == pytest.approx(0.2 + 0.5 * 2.0)  # one send in 2 s, yet it grew

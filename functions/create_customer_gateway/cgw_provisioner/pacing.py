@@ -28,7 +28,8 @@ class SharePacer:
       falls just below the limit whatever their number.
     - After a cut: hold `hold` seconds, then probe by a fixed step per second (`probe` x the
       rate at the end of slow start): additive increase, multiplicative decrease, so shares
-      converge to fair. Growth stops at twice the sends of the last second.
+      converge to fair. Without demand (nobody waited for the pace in the last second) growth
+      stops at twice the sends of the last second.
     - Throttling that does not depend on our rate: a throttle with a retry-after is always
       rate-dependent. Without one, cuts are judged by their effect. Under a fixed limit the
       share of our sends granted rises as our rate falls (granted ~ limit / rate). When, after
@@ -74,6 +75,7 @@ class SharePacer:
         self._grown_at = -math.inf
         self._last_send = -math.inf
         self._pause_until = -math.inf
+        self._held_at = -math.inf  # when a sender last waited for the pace
         self._sends: deque[float] = deque()
         self._grants: deque[float] = deque()
         self._throttles: deque[float] = deque()
@@ -101,7 +103,10 @@ class SharePacer:
         """When the sender `place` from the head of the line may send (>= now)."""
         self._grow(now)
         gap = 0.0 if self._rate is None else 1.0 / self._rate
-        return max(now, self._last_send + gap, self._pause_until) + place * gap
+        turn = max(now, self._last_send + gap, self._pause_until) + place * gap
+        if turn > now and gap:
+            self._held_at = now  # someone waits for the pace: there is demand for more
+        return turn
 
     def in_flight(self, workers: int) -> int:
         """Messages worth having in progress: a few while fresh, all `workers` while unpaced,
@@ -158,8 +163,10 @@ class SharePacer:
         elif self._rate is None:  # no retry-after: maybe not our rate's fault, keep more of it
             span = now - self._sends[0] if self._sends else self.window
             rate = len(self._sends) / max(span, self.first_span)
+        elif len(self._sends) < 3:  # too few sends to measure a rate or a share: the paced
+            rate, share = self._rate, self.margin  # rate, cut gently (else a sparse sender sinks)
         else:  # over the time we were sending: an idle gap before a batch must not count
-            span = now - self._sends[0] if self._sends else self.window
+            span = now - self._sends[0]
             rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
         if self._rate is not None and self._slow:  # the second cut ends slow start
             self._slow = False
@@ -212,6 +219,9 @@ class SharePacer:
                 return
             grown = self._rate + self._step * min(elapsed, probing)
         self._trim(now)
+        if now - self._held_at < 1.0:  # senders wait for the pace: grow
+            self._rate = min(self.max_rate, grown)
+            return
         last_second = sum(1 for sent in self._sends if sent > now - 1.0)
         self._rate = min(self.max_rate, grown, max(self._rate, 2.0 * last_second))
 

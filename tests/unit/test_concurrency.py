@@ -71,9 +71,9 @@ def test_adaptive_policy_runs_what_the_rate_keeps_busy():
     assert policy.concurrency(10) == 2  # fresh: a few until the first round trips come back
     limiter.on_success()
     assert policy.concurrency(10) == 3  # one more per unthrottled answer
-    for _ in range(7):
+    for _ in range(3):
         limiter.on_success()
-    assert policy.concurrency(10) == 10  # 8 unthrottled: every worker (unpaced)
+    assert policy.concurrency(10) == 10  # 4 unthrottled: every worker (unpaced)
     limiter.pacer._rate = 2.5
     limiter.pacer._call_s = 0.05
     assert policy.concurrency(10) == 2  # ceil(2.5 x 0.05) + 1

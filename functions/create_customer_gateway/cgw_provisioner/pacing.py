@@ -54,7 +54,7 @@ class SharePacer:
         min_rate: float = 0.01,
         max_rate: float = 1000.0,
         first_in_flight: int = 2,
-        open_after: int = 8,
+        open_after: int = 4,
         independent_ratio: float = 0.8,
         independent_level: float = 0.2,
         independent_rise: float = 0.15,

@@ -21,10 +21,16 @@ GOAL_OVERHEAD_MS = 20
 API_LATENCY_MS = 100
 
 
+_next_ip = iter(range(0, 1 << 24, 10))  # every request of the benchmark gets its own address
+
+
 def _median_seconds(pool: FunctionPool, size: int, runs: int, tag: str) -> float:
     times = []
     for run in range(runs):
-        batch = messages(size, f"{tag}-{size}-{run}")
+        first = next(_next_ip)
+        for _ in range(size // 10):
+            next(_next_ip)
+        batch = messages(size, f"{tag}-{size}-{run}", first)
         result = pool.run([batch])
         assert len(result.published) == size, result
         times.append(result.finished - result.started)

@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         scenarios["random_throttling"] = throughput.measure_random_throttling(
             n=args.requests, policies=policies, runs=args.runs
         )
+        print(f"shared quota: {args.requests} requests x {len(policies)} policies ...")
+        scenarios["shared_quota"] = throughput.measure_shared_quota(
+            n=args.requests, limit_qps=args.limit_qps, policies=policies, runs=args.runs
+        )
         scenarios["measured_at"] = results["machine"]["date"]
     if "simulation" in chosen:
         from bench import simulate
@@ -258,6 +262,29 @@ def table(results: dict[str, Any]) -> str:
                 and p["ours"]["latency_p99_s"] <= p["full_jitter"]["latency_p99_s"]
             )
             lines.append(f"  goal (>= 0.9 x full jitter's created/s, p99 <= its): {_verdict(ok)}")
+    shared = results.get("scenarios", {}).get("shared_quota")
+    if shared:
+        p = shared["policies"]
+        lines.append(
+            f"shared quota      another client sends {shared['background_qps']:g} of "
+            f"{shared['limit_qps']:g} QPS: "
+            + ", ".join(
+                f"{n} {f['share_of_leftover']:.2f} of the rest, {f['throttled_share']:.0%} "
+                f"/ other {f['background_throttled_share']:.0%} throttled"
+                for n, f in p.items()
+            )
+        )
+        if "ours" in p:
+            o = p["ours"]
+            ok = (
+                o["share_of_leftover"] >= 0.9
+                and o["throttled_share"] <= 0.10
+                and o["background_throttled_share"] <= 0.10
+            )
+            lines.append(
+                "  goal (ours >= 0.9 of the rest, <= 10% throttled, the other <= 10%): "
+                + _verdict(ok)
+            )
     simulation = results.get("simulation")
     if simulation:
         lines.append(f"simulation        ({simulation['wall_s']:.0f} s of real time)")

@@ -164,6 +164,57 @@ def _timeline(calls: list[dict[str, Any]], started: float) -> dict[str, list[int
     }
 
 
+class BackgroundClient:
+    """Another client of the same account: CreateCustomerGateway at a fixed rate, no retries
+    (it shares the limit with the function), through the function's own VPC adapter."""
+
+    def __init__(self, cloud: LocalCloudProcess, qps: float) -> None:
+        import threading
+
+        import bench  # noqa: F401
+        from cgw_provisioner.config import parse_endpoint
+        from cgw_provisioner.credentials import Credentials
+        from cgw_provisioner.vpc import VpcClient
+
+        env = cloud.function_env()
+        credentials = Credentials(
+            env["ALIBABA_CLOUD_ACCESS_KEY_ID"], env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], None
+        )
+        self._vpc = VpcClient(credentials, "cn-shanghai", parse_endpoint(env["VPC_ENDPOINT"]))
+        self.qps, self.calls, self.throttled = qps, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> BackgroundClient:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        from cgw_provisioner.retry import ApiCallError, ErrorClass
+
+        began = time.monotonic()
+        while not self._stop.wait(max(0.0, began + self.calls / self.qps - time.monotonic())):
+            i = self.calls
+            params = {
+                "RegionId": "cn-shanghai",
+                "IpAddress": f"198.18.{i // 256 % 256}.{i % 256}",
+                "ClientToken": f"background-{began:.0f}-{i}",
+            }
+            self.calls += 1
+            try:
+                self._vpc.create_customer_gateway(params, timeout=5)
+            except ApiCallError as error:
+                self.throttled += error.error_class is ErrorClass.THROTTLING
+
+    @property
+    def throttled_share(self) -> float:
+        return round(self.throttled / max(1, self.calls), 3)
+
+
 def run_policy_through_trigger(
     policy: str,
     *,
@@ -173,6 +224,7 @@ def run_policy_through_trigger(
     workers: int = WORKERS,
     batch: int = BATCH,
     rules: list[dict[str, Any]] | None = None,
+    background_qps: float = 0.0,
 ) -> dict[str, Any]:
     """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
     maximumTasks `workers`) -> FC instances on localcloud -> result topic (bench/stack.py)."""
@@ -184,9 +236,14 @@ def run_policy_through_trigger(
         policy=policy, batch_size=batch, maximum_tasks=workers, max_instances=workers
     ) as stack:
         stack.cloud.faults(rules if rules is not None else faults(limit_qps, latency_ms))
+        background = BackgroundClient(stack.cloud, background_qps) if background_qps else None
         started = time.time()
+        if background:
+            background.__enter__()
         stack.send([m.body for m in load])
         stack.wait_published(tokens, timeout=900)
+        if background:
+            background.__exit__()
         time.sleep(1)  # late duplicates, if any, still arrive
         timing = stack.timing()
         outcomes: dict[str, list[str]] = {}
@@ -205,11 +262,25 @@ def run_policy_through_trigger(
         left = stack.queue_counts("cgw-requests")
     figures = summarize(result, calls, state, load, limit_qps)
     figures["left_in_queue"] = sum(left.values())
+    if background:
+        figures["background_calls"] = background.calls
+        figures["background_throttled_share"] = background.throttled_share
+        figures["share_of_leftover"] = round(
+            figures["created_per_s"] / (limit_qps - background_qps), 3
+        )
     figures["instances_seen"] = len(timing.instances)
     return figures | {"policy": policy}
 
 
-RUN_KEYS = ("created_per_s", "ratio_to_limit", "throttled_share", "latency_p99_s", "duplicates")
+RUN_KEYS = (
+    "created_per_s",
+    "ratio_to_limit",
+    "throttled_share",
+    "latency_p99_s",
+    "duplicates",
+    "share_of_leftover",
+    "background_throttled_share",
+)
 
 
 def median_of_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -229,13 +300,19 @@ def measure(
     workers: int = WORKERS,
     runs: int = 3,
     rules: list[dict[str, Any]] | None = None,
+    background_qps: float = 0.0,
 ) -> dict[str, Any]:
     """Each policy `runs` times through the whole path (the shipped template's settings)."""
     figures = {}
     for policy in policies:
         results = [
             run_policy_through_trigger(
-                policy, n=n, limit_qps=limit_qps, workers=workers, rules=rules
+                policy,
+                n=n,
+                limit_qps=limit_qps,
+                workers=workers,
+                rules=rules,
+                background_qps=background_qps,
             )
             for _ in range(runs)
         ]
@@ -281,6 +358,34 @@ def measure_random_throttling(
             run.pop("ratio_to_limit", None)
     return {
         "throttle_probability": probability,
+        "requests": n,
+        "instances": workers,
+        "runs": runs,
+        "policies": out["policies"],
+    }
+
+
+def measure_shared_quota(
+    n: int = 500,
+    limit_qps: float = 10,
+    background_qps: float = 5,
+    policies: tuple[str, ...] = POLICIES,
+    workers: int = WORKERS,
+    runs: int = 3,
+) -> dict[str, Any]:
+    """Another client sends `background_qps` into the same limit: the share of what is left
+    each policy gets, and how much of the other client's calls are throttled beside it."""
+    out = measure(
+        n=n,
+        limit_qps=limit_qps,
+        policies=policies,
+        workers=workers,
+        runs=runs,
+        background_qps=background_qps,
+    )
+    return {
+        "limit_qps": limit_qps,
+        "background_qps": background_qps,
         "requests": n,
         "instances": workers,
         "runs": runs,

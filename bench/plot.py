@@ -38,6 +38,13 @@ def draw(results: dict[str, Any], path: Path) -> None:
             panels.append(
                 (f"{share:.0%} random throttles: {LABELS.get(name, name)}", figures, None)
             )
+    shared = results.get("scenarios", {}).get("shared_quota")
+    if shared:
+        left = shared["limit_qps"] - shared["background_qps"]
+        for name, figures in shared["policies"].items():
+            taken = f"{shared['background_qps']:g} QPS taken by another client"
+            title = f"{taken}: {LABELS.get(name, name)}"
+            panels.append((title, figures, left))
     simulation = results.get("simulation")
     rows = len(panels) + (1 if simulation else 0)
     fig, axes = plt.subplots(rows, 1, figsize=(9, 2.1 * rows))

@@ -28,6 +28,15 @@ class TracedPolicy:
         with self._lock:
             self._events.append((time.time(), event, self._rate(), value))
 
+    def begin(self) -> None:
+        begin = getattr(self.inner, "begin", None)
+        if begin is not None:
+            begin()  # (traced or not, a retry keeps its place in the limiter's line)
+
+    def concurrency(self, workers: int) -> int:
+        advise = getattr(self.inner, "concurrency", None)
+        return workers if advise is None else advise(workers)
+
     def admit(self, latest_start: float) -> bool:
         started = time.monotonic()
         admitted = self.inner.admit(latest_start)

@@ -13,39 +13,80 @@ LABELS = {
 }
 
 
-def draw(throughput: dict[str, Any], path: Path) -> None:
+def draw(results: dict[str, Any], path: Path) -> None:
+    """One row per policy for each measured scenario (created/s and throttled/s over time),
+    and one panel for the simulation (ratio to the limit by number of instances)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    policies = throughput["policies"]
-    limit = throughput["limit_qps"]
-    fig, axes = plt.subplots(len(policies), 1, figsize=(9, 2.3 * len(policies)), sharex=True)
-    axes = axes if len(policies) > 1 else [axes]
-    for axis, (name, figures) in zip(axes, policies.items(), strict=True):
+    panels: list[tuple[str, dict[str, Any], float | None]] = []
+    throughput = results["throughput"]
+    for name, figures in throughput["policies"].items():
+        panels.append(
+            (
+                f"R={throughput['limit_qps']:g}/s: {LABELS.get(name, name)}",
+                figures,
+                throughput["limit_qps"],
+            )
+        )
+    random_throttling = results.get("scenarios", {}).get("random_throttling")
+    if random_throttling:
+        share = random_throttling["throttle_probability"]
+        for name, figures in random_throttling["policies"].items():
+            panels.append(
+                (f"{share:.0%} random throttles: {LABELS.get(name, name)}", figures, None)
+            )
+    shared = results.get("scenarios", {}).get("shared_quota")
+    if shared:
+        left = shared["limit_qps"] - shared["background_qps"]
+        for name, figures in shared["policies"].items():
+            taken = f"{shared['background_qps']:g} QPS taken by another client"
+            title = f"{taken}: {LABELS.get(name, name)}"
+            panels.append((title, figures, left))
+    simulation = results.get("simulation")
+    rows = len(panels) + (1 if simulation else 0)
+    fig, axes = plt.subplots(rows, 1, figsize=(9, 2.1 * rows))
+    axes = list(axes) if rows > 1 else [axes]
+    for axis, (title, figures, limit) in zip(axes, panels, strict=False):
         timeline = figures["timeline"]
         seconds = range(len(timeline["created"]))
         axis.plot(seconds, timeline["created"], color="tab:green", label="created/s")
         axis.plot(seconds, timeline["throttled"], color="tab:red", label="throttled/s")
-        axis.axhline(limit, color="black", linestyle="--", linewidth=1, label=f"limit R={limit:g}")
+        if limit:
+            axis.axhline(limit, color="black", linestyle="--", linewidth=1, label="limit")
+        ratio = f"{figures['ratio_to_limit']:.2f} R, " if "ratio_to_limit" in figures else ""
         axis.set_title(
-            f"{LABELS.get(name, name)}: {figures['ratio_to_limit']:.2f} R, "
-            f"{figures['throttled_share']:.0%} throttled, p99 {figures['latency_p99_s']:.2f} s",
-            fontsize=9,
+            f"{title}: {figures['created_per_s']:.1f}/s, {ratio}{figures['throttled_share']:.0%} "
+            f"throttled, p99 {figures['latency_p99_s']:.2f} s",
+            fontsize=8,
             loc="left",
         )
-        axis.set_ylabel("calls/s")
+        axis.set_ylabel("calls/s", fontsize=8)
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
-    axes[0].legend(loc="upper right", fontsize=8)
-    axes[-1].set_xlabel("seconds since the first send")
-    fig.suptitle(
-        f"{throughput['requests']} requests, {throughput['instances']} instances, batches of "
-        f"{throughput['batch']}, CreateCustomerGateway limited to R={limit:g}/s, "
-        f"{throughput['latency_ms']} ms latency",
-        fontsize=10,
-    )
+        axis.set_xlabel("seconds since the first send", fontsize=7)
+    axes[0].legend(loc="upper right", fontsize=7)
+    if simulation:
+        axis = axes[-1]
+        for limit, style in ((10, "-"), (100, "--")):
+            runs = [r for r in simulation["runs"] if r["limit_qps"] == limit]
+            for name in runs[0]["policies"] if runs else ():
+                axis.plot(
+                    [r["instances"] for r in runs],
+                    [r["policies"][name]["ratio_to_limit"] for r in runs],
+                    style,
+                    marker="o",
+                    label=f"{name}, R={limit}",
+                )
+        axis.set_xscale("log")
+        axis.set_ylim(0, 1.1)
+        axis.set_xlabel("instances (simulated)", fontsize=7)
+        axis.set_ylabel("created / R", fontsize=8)
+        axis.set_title("simulation: the shipped limiter on a virtual clock", fontsize=8, loc="left")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=6, ncol=3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

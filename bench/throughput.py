@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bench.instances import FunctionPool, Message, PoolResult
-from bench.localcloud_process import BenchCloud
+from bench.instances import Message, PoolResult
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 
 POLICIES = ("ours", "fixed", "full_jitter", "adaptive")
 LATENCY_MS = 20
@@ -41,9 +41,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def messages(n: int, run: str) -> list[Message]:
+def messages(n: int, run: str, first: int = 0) -> list[Message]:
+    """n requests, IP addresses from the `first`-th on (a new address: a create, not an
+    adoption of an existing gateway, which costs a DescribeCustomerGateways call more)."""
     out = []
-    for i in range(n):
+    for i in range(first, first + n):
         token = f"bench-{run}-{i}"
         body = {
             "RegionId": "cn-shanghai",
@@ -60,29 +62,6 @@ def faults(limit_qps: float, latency_ms: float) -> list[dict[str, Any]]:
         {"service": "vpc", "latency_ms": latency_ms},
         {"service": "vpc", "action": "CreateCustomerGateway", "rate_limit_qps": limit_qps},
     ]
-
-
-def run_policy(
-    cloud: BenchCloud,
-    policy: str,
-    *,
-    n: int,
-    limit_qps: float,
-    latency_ms: float = LATENCY_MS,
-    workers: int = WORKERS,
-    batch: int = BATCH,
-    env: dict[str, str],
-) -> dict[str, Any]:
-    cloud.reset()
-    cloud.create_result_topic()
-    load = messages(n, policy)
-    batches = [load[i : i + batch] for i in range(0, n, batch)]
-    with FunctionPool(env, policy, workers) as pool:
-        cloud.faults(faults(limit_qps, latency_ms))
-        result = pool.run(batches)
-    calls = cloud.calls("CreateCustomerGateway")
-    gateways = cloud.state()["vpc"]
-    return summarize(result, calls, gateways, load, limit_qps) | {"policy": policy}
 
 
 def _gateway_ips(state: Any) -> list[str]:
@@ -163,6 +142,54 @@ def _timeline(calls: list[dict[str, Any]], started: float) -> dict[str, list[int
     }
 
 
+class BackgroundClient:
+    """Another client of the same account: CreateCustomerGateway at a fixed rate, no retries
+    (it shares the limit with the function), through the function's own VPC adapter."""
+
+    def __init__(self, vpc_url: str, qps: float) -> None:
+        import threading
+
+        import bench  # noqa: F401
+        from cgw_provisioner.config import parse_endpoint
+        from cgw_provisioner.credentials import Credentials
+        from cgw_provisioner.vpc import VpcClient
+
+        credentials = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, None)
+        self._vpc = VpcClient(credentials, "cn-shanghai", parse_endpoint(vpc_url))
+        self.qps, self.calls, self.throttled = qps, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> BackgroundClient:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        from cgw_provisioner.retry import ApiCallError, ErrorClass
+
+        began = time.monotonic()
+        while not self._stop.wait(max(0.0, began + self.calls / self.qps - time.monotonic())):
+            i = self.calls
+            params = {
+                "RegionId": "cn-shanghai",
+                "IpAddress": f"198.18.{i // 256 % 256}.{i % 256}",
+                "ClientToken": f"background-{began:.0f}-{i}",
+            }
+            self.calls += 1
+            try:
+                self._vpc.create_customer_gateway(params, timeout=5)
+            except ApiCallError as error:
+                self.throttled += error.error_class is ErrorClass.THROTTLING
+
+    @property
+    def throttled_share(self) -> float:
+        return round(self.throttled / max(1, self.calls), 3)
+
+
 def run_policy_through_trigger(
     policy: str,
     *,
@@ -171,6 +198,8 @@ def run_policy_through_trigger(
     latency_ms: float = LATENCY_MS,
     workers: int = WORKERS,
     batch: int = BATCH,
+    rules: list[dict[str, Any]] | None = None,
+    background_qps: float = 0.0,
 ) -> dict[str, Any]:
     """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
     `workers` pushes at once: the instance limit) -> FC instances on localcloud -> result topic
@@ -185,10 +214,17 @@ def run_policy_through_trigger(
         batch_size=batch,
         max_instances=workers,
     ) as stack:
-        stack.cloud.faults(faults(limit_qps, latency_ms))
+        stack.cloud.faults(rules if rules is not None else faults(limit_qps, latency_ms))
+        background = (
+            BackgroundClient(stack.cloud.info["vpc"], background_qps) if background_qps else None
+        )
         started = time.time()
+        if background:
+            background.__enter__()
         stack.send([m.body for m in load])
         stack.wait_published(tokens, timeout=900)
+        if background:
+            background.__exit__()
         time.sleep(1)  # late duplicates, if any, still arrive
         timing = stack.timing()
         outcomes: dict[str, list[str]] = {}
@@ -207,8 +243,35 @@ def run_policy_through_trigger(
         left = stack.queue_counts("cgw-requests")
     figures = summarize(result, calls, state, load, limit_qps)
     figures["left_in_queue"] = sum(left.values())
+    if background:
+        figures["background_calls"] = background.calls
+        figures["background_throttled_share"] = background.throttled_share
+        figures["share_of_leftover"] = round(
+            figures["created_per_s"] / (limit_qps - background_qps), 3
+        )
     figures["instances_seen"] = len(timing.instances)
     return figures | {"policy": policy}
+
+
+RUN_KEYS = (
+    "created_per_s",
+    "ratio_to_limit",
+    "throttled_share",
+    "latency_p99_s",
+    "duplicates",
+    "share_of_leftover",
+    "background_throttled_share",
+)
+
+
+def median_of_runs(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median created/s, plus `runs` (every run's headline figures) and
+    `worst` (the run with the fewest created/s)."""
+    ordered = sorted(results, key=lambda r: r["created_per_s"])
+    median = dict(ordered[(len(ordered) - 1) // 2])
+    median["runs"] = [{k: r[k] for k in RUN_KEYS if k in r} for r in results]
+    median["worst"] = {k: ordered[0][k] for k in RUN_KEYS if k in ordered[0]}
+    return median
 
 
 def measure(
@@ -216,46 +279,98 @@ def measure(
     limit_qps: float = 10,
     policies: tuple[str, ...] = POLICIES,
     workers: int = WORKERS,
-    path: str = "trigger",
+    runs: int = 3,
+    rules: list[dict[str, Any]] | None = None,
+    background_qps: float = 0.0,
 ) -> dict[str, Any]:
-    if path == "trigger":
-        return {
-            "limit_qps": limit_qps,
-            "latency_ms": LATENCY_MS,
-            "requests": n,
-            "batch": BATCH,
-            "instances": workers,
-            "batch_concurrency": 4,
-            "path": "trigger: MNS queue -> EventBridge trigger -> FC instances on localcloud",
-            "policies": {
-                policy: run_policy_through_trigger(
-                    policy, n=n, limit_qps=limit_qps, workers=workers
-                )
-                for policy in policies
-            },
-        }
-    with BenchCloud() as cloud:
-        env = cloud.function_env(
-            BENCH_REGION=cloud.info["region"],
-            BENCH_ACCOUNT=cloud.info["account_id"],
-            BATCH_CONCURRENCY="4",
-            MAX_ATTEMPTS="8",
-            DEADLINE_MARGIN_SECONDS="3",
-            API_TIMEOUT_SECONDS="10",
-        )
-        results = {
-            policy: run_policy(cloud, policy, n=n, limit_qps=limit_qps, workers=workers, env=env)
-            for policy in policies
-        }
+    """Each policy `runs` times through the whole path (the shipped template's settings)."""
+    figures = {}
+    for policy in policies:
+        results = [
+            run_policy_through_trigger(
+                policy,
+                n=n,
+                limit_qps=limit_qps,
+                workers=workers,
+                rules=rules,
+                background_qps=background_qps,
+            )
+            for _ in range(runs)
+        ]
+        figures[policy] = median_of_runs(results)
     return {
         "limit_qps": limit_qps,
         "latency_ms": LATENCY_MS,
         "requests": n,
         "batch": BATCH,
         "instances": workers,
-        "batch_concurrency": 4,
-        "path": "function level: the app in worker processes fed batches (bench/instances.py)",
-        "policies": results,
+        "runs": runs,
+        "path": "trigger: MNS queue -> EventBridge trigger -> FC instances on localcloud",
+        "policies": figures,
+    }
+
+
+def measure_random_throttling(
+    n: int = 500,
+    probability: float = 0.3,
+    policies: tuple[str, ...] = POLICIES,
+    workers: int = WORKERS,
+    runs: int = 3,
+) -> dict[str, Any]:
+    """30% of CreateCustomerGateway calls throttled whatever the rate (no retry-after), no
+    rate limit: slowing down does not help here, and must not be what we do."""
+    rules = [
+        {"service": "vpc", "latency_ms": LATENCY_MS},
+        {
+            "service": "vpc",
+            "action": "CreateCustomerGateway",
+            "probability": probability,
+            "error": {
+                "code": "Throttling.User",
+                "status": 400,
+                "message": "Request was denied due to user flow control.",
+            },
+        },
+    ]
+    out = measure(n=n, limit_qps=1.0, policies=policies, workers=workers, runs=runs, rules=rules)
+    for figures in out["policies"].values():
+        figures.pop("ratio_to_limit", None)
+        for run in figures["runs"] + [figures["worst"]]:
+            run.pop("ratio_to_limit", None)
+    return {
+        "throttle_probability": probability,
+        "requests": n,
+        "instances": workers,
+        "runs": runs,
+        "policies": out["policies"],
+    }
+
+
+def measure_shared_quota(
+    n: int = 500,
+    limit_qps: float = 10,
+    background_qps: float = 5,
+    policies: tuple[str, ...] = POLICIES,
+    workers: int = WORKERS,
+    runs: int = 3,
+) -> dict[str, Any]:
+    """Another client sends `background_qps` into the same limit: the share of what is left
+    each policy gets, and how much of the other client's calls are throttled beside it."""
+    out = measure(
+        n=n,
+        limit_qps=limit_qps,
+        policies=policies,
+        workers=workers,
+        runs=runs,
+        background_qps=background_qps,
+    )
+    return {
+        "limit_qps": limit_qps,
+        "background_qps": background_qps,
+        "requests": n,
+        "instances": workers,
+        "runs": runs,
+        "policies": out["policies"],
     }
 
 
@@ -263,8 +378,7 @@ if __name__ == "__main__":
     import sys
 
     chosen = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else POLICIES
-    path = sys.argv[3] if len(sys.argv) > 3 else "trigger"
-    out = measure(n=int(sys.argv[1]) if len(sys.argv) > 1 else 500, policies=chosen, path=path)
+    out = measure(n=int(sys.argv[1]) if len(sys.argv) > 1 else 500, policies=chosen, runs=1)
     for policy in out["policies"].values():
         policy.pop("timeline")
     print(json.dumps(out, indent=2))

@@ -90,11 +90,16 @@ def test_policies_without_advice_use_every_worker():
 def test_share_limiter_policy_runs_what_the_rate_keeps_busy():
     limiter = ShareLimiter()
     policy = ShareLimiterPolicy(limiter)
-    assert policy.concurrency(10) == 10  # unpaced: every worker
-    limiter._rate = 2.5
-    policy._call_s = 0.05
+    assert policy.concurrency(10) == 2  # fresh: a few until the first round trips come back
+    limiter.on_success()
+    assert policy.concurrency(10) == 3  # one more per unthrottled answer
+    for _ in range(3):
+        limiter.on_success()
+    assert policy.concurrency(10) == 10  # 4 unthrottled: every worker (unpaced)
+    limiter.pacer._rate = 2.5
+    limiter.pacer._call_s = 0.05
     assert policy.concurrency(10) == 2  # ceil(2.5 x 0.05) + 1
-    limiter._rate = 200.0
+    limiter.pacer._rate = 200.0
     assert policy.concurrency(10) == 10  # ceil(200 x 0.05) + 1 = 11, capped by the workers
     assert concurrency_for(policy, 4)() == 4
 
@@ -105,4 +110,6 @@ def test_share_limiter_policy_times_its_calls():
         assert policy.admit(time.monotonic() + 10)
         time.sleep(0.01)
         policy.on_success()
-    assert 0.008 <= policy._call_s < 1.0  # (the sleeps' mean, however loaded the machine)
+    assert (
+        0.008 <= policy.limiter.pacer._call_s < 1.0
+    )  # (the sleeps' mean, however loaded the machine)

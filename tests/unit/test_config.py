@@ -27,7 +27,7 @@ BASE = {
 def test_defaults():
     config = load(BASE)
     assert config.max_attempts == 8
-    assert config.batch_concurrency == 4
+    assert config.batch_concurrency == 10
     assert config.adopt_existing is True
     assert config.log_level == "INFO"
     assert config.retry_policy == "share-limiter"

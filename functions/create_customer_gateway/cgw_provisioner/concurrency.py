@@ -49,7 +49,7 @@ class StartGate:
     def leave(self) -> None:
         with self._turns:
             self._in_progress -= 1
-            self._turns.notify()
+            self._turns.notify_all()  # (slots may have opened for several)
 
 
 def concurrency_for(policy: RetryPolicy, workers: int) -> Callable[[], int]:

@@ -25,7 +25,7 @@ SETTINGS: tuple[tuple[str, str | None], ...] = (
     ("MNS_ENDPOINT", ""),
     ("FC_ENDPOINT", ""),
     ("MAX_ATTEMPTS", "8"),
-    ("BATCH_CONCURRENCY", "4"),
+    ("BATCH_CONCURRENCY", "10"),
     ("ADOPT_EXISTING", "true"),
     ("LOG_LEVEL", "INFO"),
     ("DEADLINE_MARGIN_SECONDS", "3"),
@@ -67,7 +67,7 @@ class Config:
     mns_endpoint: Endpoint | None  # None: https://{account}.mns.{region}.aliyuncs.com
     fc_endpoint: Endpoint | None  # None: https://{account}.{region}.fc.aliyuncs.com
     max_attempts: int = 8
-    batch_concurrency: int = 4
+    batch_concurrency: int = 10
     adopt_existing: bool = True
     log_level: str = "INFO"
     deadline_margin_seconds: float = 3.0

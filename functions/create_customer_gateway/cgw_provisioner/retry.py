@@ -9,19 +9,19 @@ invocation's deadline: it never starts a call or a sleep that cannot finish befo
 from __future__ import annotations
 
 import bisect
-import math
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from itertools import count
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .logs import Log
+
+from .pacing import SharePacer
 
 T = TypeVar("T")
 
@@ -123,82 +123,53 @@ class Deadline:
         return Deadline(self.at - seconds, self.clock)
 
 
-# --- the adaptive rate limiter -------------------------------------------------------------
+# --- the adaptive rate limiter: the waiting layer over pacing.SharePacer ---------------------
 
 
 class ShareLimiter:
-    """Ours: paces this instance's sends at the share of the service's rate it can have, and
-    learns that share from what the service lets through. Rates are sends per second. One
-    limiter per instance, shared by its threads; instances do not talk to each other.
+    """Ours: one limiter per instance, shared by its threads; instances do not talk to each
+    other. The decisions are SharePacer's (pacing.py); this layer keeps the line of waiting
+    threads and does the waiting.
 
-    - Sends wait in one line, ordered by when their operation began (a retry keeps its
-      place); the head sends at the current rate. Nobody sends before a retry-after.
-    - Start: unpaced. The first throttle paces it and slow start goes on (x `slow_start` per
-      second) from that rough estimate (taken in one burst); the next throttle ends it.
-    - A throttle (one cut per `cut_interval`: later throttles of the same congestion event
-      are ignored): rate = the rate we were sending (over the span our sends in the window
-      cover: an idle gap between batches does not count) x the share of our sends the service
-      took over the last `window` seconds, that share bounded to [`min_cut`, `margin`]. Instances
-      sharing a limit see about the same share, so their sum falls just below the limit
-      whatever their number.
-    - After a cut: hold `hold` seconds, then probe by a fixed step per second (`probe` x the
-      rate at the end of slow start, about the same for every instance). The same step for
-      all (additive increase, multiplicative decrease) is what makes shares converge to fair:
-      steps relative to each instance's own rate would keep a slow instance slow. Growth
-      stops at twice the sends of the last second (no growth without demand).
-
-    Tuned on bench/throughput.py (4 instances x batches of 10, 10 QPS limit): see
-    docs/performance.md and docs/decisions/0001-share-limiter.md.
+    Sends wait in one line, ordered by when their operation began (a retry keeps its place);
+    the head sends at the pacer's turn. Nobody sends before a retry-after.
     """
 
     def __init__(
         self,
+        pacer: SharePacer | None = None,
         *,
-        slow_start: float = 1.5,
-        window: float = 2.0,
-        cut_interval: float = 1.0,
-        margin: float = 0.95,
-        min_cut: float = 0.7,
-        hold: float = 2.0,
-        probe: float = 0.02,
-        min_rate: float = 1.0,
-        max_rate: float = 1000.0,
         recheck: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        **options: Any,  # SharePacer's settings
     ) -> None:
-        self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
-        self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
-        self.min_rate, self.max_rate, self.recheck = min_rate, max_rate, recheck
+        self.pacer = pacer or SharePacer(**options)
+        self.recheck = recheck
         self._clock, self._sleep = clock, sleep
         self._turns = threading.Condition()
         self._line: list[tuple[float, int]] = []
         self._tickets = count()
-        self._last_send = -math.inf
-        self._pause_until = -math.inf
-        self._rate: float | None = None  # None: unpaced
-        self._slow = True  # in slow start
-        self._step = 0.0  # the probe's step per second
-        self._cut_at = -math.inf
-        self._grown_at = -math.inf
-        self._sends: deque[float] = deque()
-        self._grants: deque[float] = deque()
 
     @property
     def rate(self) -> float | None:
         """Sends per second while pacing, None while unpaced."""
-        return self._rate
+        return self.pacer.rate
 
     def now(self) -> float:
         """The limiter's clock: what `acquire`'s `since` is measured on."""
         return self._clock()
 
+    def in_flight(self, workers: int) -> int:
+        with self._turns:
+            return self.pacer.in_flight(workers)
+
     def acquire(self, latest_start: float, since: float | None = None) -> float | None:
         """Wait for this thread's turn to send; the seconds waited, or None (the thread leaves
         the line) when its turn would come after `latest_start`. The line is ordered by
         `since`, when the thread's operation began: a retry keeps its place ahead of work that
-        came later. Only the head of the line sends, at the current rate, so a rate that
-        changes while threads wait applies to all of them at once."""
+        came later. Only the head of the line sends, so a rate that changes while threads wait
+        applies to all of them at once."""
         with self._turns:
             began = self._clock()
             ticket = (began if since is None else since, next(self._tickets))
@@ -206,15 +177,12 @@ class ShareLimiter:
             try:
                 while True:
                     now = self._clock()
-                    self._grow(now)
                     place = self._line.index(ticket)
-                    gap = 0.0 if self._rate is None else 1.0 / self._rate
-                    turn = max(now, self._last_send + gap, self._pause_until) + place * gap
+                    turn = self.pacer.turn(now, place)
                     if turn > latest_start:
                         return None
                     if place == 0 and turn <= now:
-                        self._last_send = now
-                        self._sends.append(now)
+                        self.pacer.sent(now)
                         return now - began
                     if place == 0:
                         self._turns.release()  # (the clock's own sleep, so tests can fake it)
@@ -228,53 +196,13 @@ class ShareLimiter:
                 self._line.remove(ticket)
                 self._turns.notify_all()
 
-    def on_success(self) -> None:
+    def on_success(self, call_s: float | None = None) -> None:
         with self._turns:
-            now = self._clock()
-            self._grants.append(now)
-            self._grow(now)
+            self.pacer.granted(self._clock(), call_s)
 
-    def on_throttle(self, retry_after_s: float | None = None) -> None:
+    def on_throttle(self, retry_after_s: float | None = None, call_s: float | None = None) -> None:
         with self._turns:
-            now = self._clock()
-            if retry_after_s:
-                self._pause_until = max(self._pause_until, now + retry_after_s)
-            if now - self._cut_at < self.cut_interval:
-                return
-            self._trim(now)
-            share = len(self._grants) / max(1, len(self._sends))
-            if self._rate is None:  # an unpaced burst: spread over the window (a rough start)
-                rate = len(self._sends) / self.window
-            else:  # over the time we were sending: an idle gap before a batch must not count
-                span = now - self._sends[0] if self._sends else self.window
-                rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
-            if self._rate is not None and self._slow:  # the second cut ends slow start
-                self._slow = False
-                self._step = self.probe * max(rate, self.min_rate)
-            factor = min(self.margin, max(self.min_cut, share))
-            self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
-            self._cut_at = self._grown_at = now
-
-    def _grow(self, now: float) -> None:
-        if self._rate is None:
-            return
-        elapsed, self._grown_at = now - self._grown_at, now
-        if self._slow:
-            grown = self._rate * self.slow_start**elapsed
-        else:
-            probing = now - self._cut_at - self.hold
-            if probing <= 0:
-                return
-            grown = self._rate + self._step * min(elapsed, probing)
-        self._trim(now)
-        last_second = sum(1 for sent in self._sends if sent > now - 1.0)
-        self._rate = min(self.max_rate, grown, max(self._rate, 2.0 * last_second))
-
-    def _trim(self, now: float) -> None:
-        horizon = now - self.window
-        for times in (self._sends, self._grants):
-            while times and times[0] < horizon:
-                times.popleft()
+            self.pacer.throttled(self._clock(), retry_after_s, call_s)
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -326,7 +254,6 @@ class ShareLimiterPolicy:
         self.throttle_base, self.transient_base, self.cap = throttle_base, transient_base, cap
         self._rand = rand
         self._operation = threading.local()  # when this thread's operation and call began
-        self._call_s = 0.1  # the mean time of one call (moving average)
 
     def begin(self) -> None:
         self._operation.began = self.limiter.now()
@@ -335,35 +262,50 @@ class ShareLimiterPolicy:
         began = getattr(self._operation, "began", None)
         if self.limiter.acquire(latest_start, began) is None:
             return False
-        self._operation.sent = time.monotonic()
+        self._operation.sent = self.limiter.now()
         return True
 
     def on_success(self) -> None:
-        self._timed()
-        self.limiter.on_success()
+        self.limiter.on_success(self._call_time())
 
     def on_failure(self, error: ApiCallError, error_class: ErrorClass) -> None:
-        self._timed()
+        call_s = self._call_time()
         if error_class is ErrorClass.THROTTLING:
-            self.limiter.on_throttle(error.retry_after_s)
+            self.limiter.on_throttle(error.retry_after_s, call_s)
 
     def concurrency(self, workers: int) -> int:
-        """Operations worth running at once: all `workers` while unpaced, else what the rate
-        keeps busy (rate x call time, plus one waiting for its turn)."""
-        rate = self.limiter.rate
-        if rate is None:
-            return workers
-        return max(1, min(workers, math.ceil(rate * self._call_s) + 1))
+        """Operations worth running at once (SharePacer.in_flight)."""
+        return self.limiter.in_flight(workers)
 
-    def _timed(self) -> None:
+    def _call_time(self) -> float | None:
         sent = getattr(self._operation, "sent", None)
-        if sent is not None:
-            self._call_s += 0.2 * (time.monotonic() - sent - self._call_s)
+        return None if sent is None else self.limiter.now() - sent
 
     def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
-        base = self.throttle_base if error_class is ErrorClass.THROTTLING else self.transient_base
-        jitter = full_jitter(attempt, base, self.cap, self._rand)
-        return max(jitter, error.retry_after_s or 0.0)
+        return retry_delay(
+            attempt,
+            error_class,
+            error.retry_after_s,
+            self._rand,
+            throttle_base=self.throttle_base,
+            transient_base=self.transient_base,
+            cap=self.cap,
+        )
+
+
+def retry_delay(
+    attempt: int,
+    error_class: ErrorClass,
+    retry_after_s: float | None,
+    rand: Callable[[], float],
+    *,
+    throttle_base: float = 0.05,
+    transient_base: float = 0.1,
+    cap: float = 5.0,
+) -> float:
+    """Ours: a short full jitter (the limiter does the spacing), at least the retry-after."""
+    base = throttle_base if error_class is ErrorClass.THROTTLING else transient_base
+    return max(full_jitter(attempt, base, cap, rand), retry_after_s or 0.0)
 
 
 class FullJitterPolicy:
@@ -469,10 +411,11 @@ def call_with_retries(
             last_error = error
             if error_class is ErrorClass.THROTTLING:
                 record.throttled += 1
-            if attempt >= max_attempts:
-                raise _exhausted(error, record, "attempts", action) from error
             delay = policy.delay(attempt, error, error_class)
-            if deadline.remaining() - delay < MIN_CALL_SECONDS:
+            stop = give_up(attempt, max_attempts, delay, deadline.remaining())
+            if stop == "attempts":
+                raise _exhausted(error, record, "attempts", action) from error
+            if stop == "deadline":
                 log.info(
                     "retry abandoned: the deadline comes first",
                     action=action,
@@ -498,6 +441,17 @@ def call_with_retries(
             continue
         policy.on_success()
         return result
+
+
+def give_up(attempt: int, max_attempts: int, delay: float, remaining: float) -> str | None:
+    """After a retryable failure of attempt `attempt`: None (worth another try after `delay`)
+    or why not: "attempts" (the budget is spent), "deadline" (the wait and a call would not
+    finish in the `remaining` seconds)."""
+    if attempt >= max_attempts:
+        return "attempts"
+    if remaining - delay < MIN_CALL_SECONDS:
+        return "deadline"
+    return None
 
 
 def _exhausted(

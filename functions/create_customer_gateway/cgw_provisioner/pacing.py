@@ -1,0 +1,232 @@
+"""The limiter's decisions, without I/O: given the time and what the service answered, when may
+the next call go, and how many messages are worth having in progress.
+
+Nothing here reads a clock, sleeps or takes a lock: every method is told `now`. The thread-safe
+layer that waits (retry.ShareLimiter) and the discrete-event simulator (bench/simulate.py) drive
+this same class, the one the function ships, on the real clock and on a virtual one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+
+class SharePacer:
+    """Paces one instance's sends at the share of the service's rate it can have, and learns
+    that share from what the service lets through. Rates are sends per second.
+
+    - Fresh instance: unpaced, but `first_in_flight` messages in progress, one more for each
+      round trip that comes back unthrottled, and every worker after `open_after` of them: a
+      warm instance's batch is not paced, and a fleet of fresh instances does not open with a
+      burst of every worker at once.
+    - The first throttle paces it and slow start goes on (x `slow_start` per second) from
+      that rough estimate; the next cut ends it.
+    - A cut (one per `cut_interval`): rate = the rate we were sending (over the span our sends
+      in the window cover) x the share of our sends the service took, bounded to
+      [`min_cut`, `margin`]. Instances sharing a limit see about the same share, so their sum
+      falls just below the limit whatever their number.
+    - After a cut: hold `hold` seconds, then probe by a fixed step per second (`probe` x the
+      rate at the end of slow start): additive increase, multiplicative decrease, so shares
+      converge to fair. Without demand (nobody waited for the pace in the last second) growth
+      stops at twice the sends of the last second.
+    - Throttling that does not depend on our rate: a throttle with a retry-after is always
+      rate-dependent. Without one, cuts are judged by their effect. Under a fixed limit the
+      share of our sends granted rises as our rate falls (granted ~ limit / rate). When, after
+      sending at most `independent_ratio` x the rate before the first cut (over `judge_sends`
+      sends or more), the share granted rose by less than half of what a limit would give,
+      and at least `independent_level` of the sends are still throttled, the service takes a
+      share of whatever we send: the cuts are undone, and throttles without retry-after stop
+      cutting until the throttled share climbs `independent_rise` above the level seen, or a
+      retry-after comes.
+    """
+
+    def __init__(
+        self,
+        *,
+        slow_start: float = 1.5,
+        window: float = 2.0,
+        cut_interval: float = 1.0,
+        margin: float = 0.95,
+        min_cut: float = 0.7,
+        hold: float = 2.0,
+        probe: float = 0.02,
+        min_rate: float = 0.01,
+        max_rate: float = 1000.0,
+        first_in_flight: int = 2,
+        open_after: int = 4,
+        independent_ratio: float = 0.8,
+        independent_level: float = 0.2,
+        independent_rise: float = 0.15,
+        judge_sends: int = 8,
+        first_span: float = 0.5,
+    ) -> None:
+        self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
+        self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
+        self.min_rate, self.max_rate = min_rate, max_rate
+        self.first_in_flight, self.open_after = first_in_flight, open_after
+        self.independent_ratio, self.independent_rise = independent_ratio, independent_rise
+        self.independent_level = independent_level
+        self.judge_sends, self.first_span = judge_sends, first_span
+        self._rate: float | None = None  # None: unpaced
+        self._slow = True  # in slow start
+        self._step = 0.0  # the probe's step per second
+        self._cut_at = -math.inf
+        self._grown_at = -math.inf
+        self._last_send = -math.inf
+        self._pause_until = -math.inf
+        self._held_at = -math.inf  # when a sender last waited for the pace
+        self._sends: deque[float] = deque()
+        self._grants: deque[float] = deque()
+        self._throttles: deque[float] = deque()
+        self._confirmed = 0  # unthrottled round trips of a fresh instance
+        self._fresh = True
+        self._call_s = 0.1  # the mean time of one call (moving average)
+        # judging a cut by its effect (throttles without retry-after)
+        self._unthrottled: list[float | None] = []  # the rate before the cuts being judged
+        self._judged_from = (0.0, 0.0, 0.0)  # (when, sending rate, grant share) at the first
+        self._since_cut = [0, 0]  # sends, throttles since the first of them
+        self._independent: float | None = None  # the throttled share judged rate-independent
+
+    # -- what the waiting layer asks -------------------------------------------------------
+    @property
+    def rate(self) -> float | None:
+        """Sends per second while pacing, None while unpaced."""
+        return self._rate
+
+    @property
+    def rate_independent(self) -> bool:
+        """Throttles without retry-after are judged not to depend on our rate (no cuts)."""
+        return self._independent is not None
+
+    def turn(self, now: float, place: int) -> float:
+        """When the sender `place` from the head of the line may send (>= now)."""
+        self._grow(now)
+        gap = 0.0 if self._rate is None else 1.0 / self._rate
+        turn = max(now, self._last_send + gap, self._pause_until) + place * gap
+        if turn > now and gap:
+            self._held_at = now  # someone waits for the pace: there is demand for more
+        return turn
+
+    def in_flight(self, workers: int) -> int:
+        """Messages worth having in progress: a few while fresh, all `workers` while unpaced,
+        else what the rate keeps busy (Little's law: rate x call time, plus one in line)."""
+        if self._rate is None:
+            fresh = self.first_in_flight + self._confirmed  # (one more per unthrottled answer)
+            return min(workers, fresh) if self._fresh else workers
+        return max(1, min(workers, math.ceil(self._rate * self._call_s) + 1))
+
+    # -- what happened ---------------------------------------------------------------------
+    def sent(self, now: float) -> None:
+        self._last_send = now
+        self._sends.append(now)
+        self._since_cut[0] += 1
+
+    def granted(self, now: float, call_s: float | None = None) -> None:
+        self._timed(call_s)
+        self._grants.append(now)
+        if self._fresh:
+            self._confirmed += 1
+            self._fresh = self._confirmed < self.open_after
+        self._grow(now)
+
+    def throttled(
+        self, now: float, retry_after_s: float | None = None, call_s: float | None = None
+    ) -> None:
+        self._timed(call_s)
+        self._fresh = False
+        self._throttles.append(now)
+        self._since_cut[1] += 1
+        self._trim(now)
+        if retry_after_s:
+            self._pause_until = max(self._pause_until, now + retry_after_s)
+            self._independent = None
+        elif self._independent is not None:
+            if self._throttled_share() <= self._independent + self.independent_rise:
+                return
+            self._independent = None  # it got worse: our rate matters again
+        if now - self._cut_at < self.cut_interval:
+            return
+        if not retry_after_s and self._cut_did_not_help(now):
+            self._independent = self._since_cut[1] / self._since_cut[0]
+            self._rate = self._unthrottled[0]  # undo the cuts: they did not help
+            self._slow = self._slow or self._rate is None
+            self._unthrottled = []
+            return
+        self._cut(now, retry_after_s)
+
+    # -- the rules -------------------------------------------------------------------------
+    def _cut(self, now: float, retry_after_s: float | None) -> None:
+        share = len(self._grants) / max(1, len(self._sends))
+        if self._rate is None and retry_after_s:  # an unpaced burst against a limit: spread
+            rate = len(self._sends) / self.window  # over the window (a rough, cautious start)
+        elif self._rate is None:  # no retry-after: maybe not our rate's fault, keep more of it
+            span = now - self._sends[0] if self._sends else self.window
+            rate = len(self._sends) / max(span, self.first_span)
+        elif len(self._sends) < 3:  # too few sends to measure a rate or a share: the paced
+            rate, share = self._rate, self.margin  # rate, cut gently (else a sparse sender sinks)
+        else:  # over the time we were sending: an idle gap before a batch must not count
+            span = now - self._sends[0]
+            rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
+        if self._rate is not None and self._slow:  # the second cut ends slow start
+            self._slow = False
+            self._step = self.probe * max(rate, self.min_rate)
+        if retry_after_s:
+            self._unthrottled = []  # (rate-dependent: not judged)
+        elif not self._unthrottled or self._judged_from[2] <= 0:  # (re)start the judgement
+            self._unthrottled = self._unthrottled or [self._rate]  # (at the first measured cut)
+            enough = 2 * len(self._sends) >= self.judge_sends
+            self._judged_from = (now, rate, share if enough else 0.0)
+            self._since_cut = [0, 0]
+        factor = min(self.margin, max(self.min_cut, share))
+        self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
+        self._cut_at = self._grown_at = now
+
+    def _cut_did_not_help(self, now: float) -> bool:
+        """Since the first of the cuts without retry-after we have sent at a lower rate, yet
+        the service grants about the same share of our sends: under a fixed limit the share
+        granted rises as our rate falls (granted ~ limit / rate); when it does not, the
+        service takes a share of whatever we send, and slowing down only costs."""
+        sends, throttles = self._since_cut
+        if sends < self.judge_sends or not self._unthrottled:
+            return False
+        since, rate_before, granted_before = self._judged_from
+        rate_since = sends / max(now - since, 1e-9)
+        if granted_before <= 0 or rate_since > self.independent_ratio * rate_before:
+            return False  # (not measured, or not slowed down enough to tell)
+        granted = 1 - throttles / sends
+        limit_would_give = granted_before * rate_before / rate_since
+        return throttles / sends >= self.independent_level and (
+            granted - granted_before < 0.5 * (limit_would_give - granted_before)
+        )
+
+    def _throttled_share(self) -> float:
+        return len(self._throttles) / max(1, len(self._sends))
+
+    def _timed(self, call_s: float | None) -> None:
+        if call_s is not None:
+            self._call_s += 0.2 * (call_s - self._call_s)
+
+    def _grow(self, now: float) -> None:
+        if self._rate is None:
+            return
+        elapsed, self._grown_at = now - self._grown_at, now
+        if self._slow:
+            grown = self._rate * self.slow_start**elapsed
+        else:
+            probing = now - self._cut_at - self.hold
+            if probing <= 0:
+                return
+            grown = self._rate + self._step * min(elapsed, probing)
+        self._trim(now)
+        if now - self._held_at < 1.0:  # senders wait for the pace: grow
+            self._rate = min(self.max_rate, grown)
+            return
+        last_second = sum(1 for sent in self._sends if sent > now - 1.0)
+        self._rate = min(self.max_rate, grown, max(self._rate, 2.0 * last_second))
+
+    def _trim(self, now: float) -> None:
+        horizon = now - self.window
+        for times in (self._sends, self._grants, self._throttles):
+            while times and times[0] < horizon:
+                times.popleft()

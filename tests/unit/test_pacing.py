@@ -1,0 +1,153 @@
+"""pacing.SharePacer: the limiter's decisions, told the time (no clock, no threads)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cgw_provisioner.pacing import SharePacer
+
+
+def _round(pacer, now, n, throttled=0, retry_after=None, call_s=0.02):
+    """n sends at `now`, answered `call_s` later: the first `throttled` of them throttled."""
+    for _ in range(n):
+        pacer.sent(now)
+    for i in range(n):
+        if i < throttled:
+            pacer.throttled(now + call_s, retry_after, call_s)
+        else:
+            pacer.granted(now + call_s, call_s)
+    return now + call_s
+
+
+def test_a_fresh_instance_opens_as_its_first_round_trips_come_back_unthrottled():
+    pacer = SharePacer(first_in_flight=2, open_after=4)
+    assert pacer.in_flight(10) == 2
+    pacer.sent(0.0)
+    pacer.granted(0.1)
+    assert pacer.in_flight(10) == 3  # one back: one more
+    assert pacer.in_flight(2) == 2  # (never more than the workers)
+    for _ in range(3):
+        pacer.sent(0.1)
+        pacer.granted(0.2)
+    assert pacer.in_flight(10) == 10
+    assert pacer.rate is None  # and never paced: a lone batch goes at once
+    assert pacer.turn(0.2, 9) == 0.2
+
+
+def test_a_throttle_on_a_fresh_instance_paces_it_at_once():
+    pacer = SharePacer(first_in_flight=2)
+    now = _round(pacer, 0.0, 2, throttled=1, retry_after=0.1)
+    assert pacer.rate is not None
+    assert pacer.in_flight(10) < 10
+    assert pacer.turn(now, 0) >= now + 0.1  # the retry-after holds the next send
+
+
+@given(st.integers(1, 64), st.floats(0.01, 500), st.floats(0.001, 5))
+def test_in_flight_follows_littles_law_within_the_workers(workers, rate, call_s):
+    pacer = SharePacer()
+    pacer._rate, pacer._call_s = rate, call_s
+    allowed = pacer.in_flight(workers)
+    assert 1 <= allowed <= workers
+    assert allowed == min(workers, max(1, -(-rate * call_s // 1) + 1))
+
+
+@given(st.floats(0.01, 100), st.integers(0, 50), st.floats(0, 10))
+def test_turns_are_spaced_at_the_rate_and_never_in_the_past(rate, place, now):
+    pacer = SharePacer(slow_start=1.0)
+    pacer._rate, pacer._grown_at = rate, now
+    turn = pacer.turn(now, place)
+    assert turn >= now
+    assert turn == pytest.approx(now + place / rate)
+
+
+def _random_throttling(pacer, seconds, p, rate=50.0, seed=3):
+    """Sends at `rate` while the pacer lets them go; each throttled with probability p."""
+    rng = random.Random(seed)
+    now, paced = 0.0, []
+    while now < seconds:
+        now = pacer.turn(now, 0)
+        pacer.sent(now)
+        if rng.random() < p:
+            pacer.throttled(now + 0.02, None, 0.02)
+        else:
+            pacer.granted(now + 0.02, 0.02)
+        paced.append(pacer.rate)
+        now += 1.0 / rate
+    return paced
+
+
+def test_throttling_that_does_not_depend_on_our_rate_stops_the_cuts():
+    """30% of calls throttled whatever the rate, no retry-after: a cut or two, then the pacer
+    sees the share did not fall, undoes them and sends unpaced again."""
+    pacer = SharePacer()
+    rates = _random_throttling(pacer, 20.0, 0.3)
+    assert any(r is not None for r in rates)  # it did try cutting
+    assert pacer.rate_independent
+    assert pacer.rate is None  # back where it was before the cuts
+    assert rates[-len(rates) // 3 :] == [None] * len(rates[-len(rates) // 3 :])
+
+
+def test_the_old_limiter_would_have_sunk_to_its_floor():
+    """The same load with the judgement switched off (a level no share reaches)."""
+    pacer = SharePacer(independent_level=1.01)
+    _random_throttling(pacer, 20.0, 0.3)
+    assert not pacer.rate_independent
+    assert pacer.rate is not None
+    assert pacer.rate < 5
+
+
+def test_throttles_with_retry_after_always_cut():
+    pacer = SharePacer()
+    now = 0.0
+    for _ in range(5):
+        now = _round(pacer, now, 10, throttled=3, retry_after=0.05) + 1.1
+    assert not pacer.rate_independent
+    assert pacer.rate is not None
+
+
+def test_rate_dependent_throttling_without_retry_after_keeps_its_cuts():
+    """A token bucket of 10/s that answers without retry-after: after a cut the share falls,
+    so the pacer keeps pacing."""
+    pacer = SharePacer()
+    tokens, last, now = 10.0, 0.0, 0.0
+    for _ in range(2000):
+        now = max(now + 0.005, pacer.turn(now, 0))
+        tokens = min(10.0, tokens + (now - last) * 10.0)
+        last = now
+        pacer.sent(now)
+        if tokens >= 1:
+            tokens -= 1
+            pacer.granted(now + 0.02, 0.02)
+        else:
+            pacer.throttled(now + 0.02, None, 0.02)
+    assert not pacer.rate_independent
+    assert pacer.rate is not None
+    assert 5 <= pacer.rate <= 13
+
+
+def test_a_sparse_sender_cuts_gently():
+    """One send in the window tells neither our rate nor the service's share: a throttle on
+    it takes only the margin off (a slow instance next to busy ones must not sink to the
+    floor by a third per throttle while they are spared by one cut per second)."""
+    pacer = SharePacer(margin=0.95)
+    pacer._rate, pacer._slow, pacer._grown_at = 0.5, False, 100.0
+    pacer.sent(100.0)
+    pacer.throttled(100.02, 0.1, 0.02)
+    assert pacer.rate == pytest.approx(0.5 * 0.95)
+
+
+def test_senders_held_by_the_pace_let_it_grow():
+    """Demand is senders waiting for their turn, not only what was sent in the last second."""
+    pacer = SharePacer(hold=0.0, probe=0.1)
+    pacer._rate, pacer._slow, pacer._step, pacer._cut_at = 0.2, False, 0.5, 0.0
+    pacer._grown_at = 0.0
+    assert pacer.turn(0.0, 0) == 0.0  # (nobody sent yet)
+    pacer.sent(0.0)
+    assert pacer.turn(0.1, 0) > 0.1  # held by the pace (it asks again every 50 ms)
+    for tick in range(3, 41):
+        pacer.turn(tick * 0.05, 0)
+    assert pacer.rate == pytest.approx(0.2 + 0.5 * 2.0)  # one send in 2 s, yet it grew

@@ -1,0 +1,54 @@
+"""bench/simulate: the shipped decisions on a virtual clock (N instances, the trigger's batches,
+a token-bucket API). Deterministic: every run with the same seed gives the same figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import simulate
+from cgw_provisioner import pacing, retry
+
+
+def test_the_simulator_drives_the_shipped_code_not_a_copy():
+    assert simulate.SharePacer is pacing.SharePacer
+    assert simulate.retry_delay is retry.retry_delay
+    assert simulate.give_up is retry.give_up
+    sim = simulate.Simulation(policy="ours", instances=3, requests=10, limit_qps=10)
+    assert all(type(i.pacer) is pacing.SharePacer for i in sim.idle)
+
+
+@pytest.mark.parametrize("policy", simulate.POLICIES)
+def test_every_request_is_published_once_and_the_bucket_is_never_exceeded(policy):
+    result = simulate.simulate(policy, instances=4, requests=300, limit_qps=10)
+    assert result["complete"]
+    assert result["published"] == result["created"] == 300
+    assert result["calls"] >= 300
+    # a token bucket of 10/s with a burst of 10 grants at most 10 + 10 t calls by time t
+    assert result["created"] <= 10 + 10 * result["virtual_s"]
+
+
+def test_runs_are_deterministic():
+    one = simulate.simulate("ours", instances=4, requests=200, limit_qps=10, seed=7)
+    two = simulate.simulate("ours", instances=4, requests=200, limit_qps=10, seed=7)
+    assert one == two
+
+
+def test_ours_keeps_throttles_down_against_a_limit():
+    ours = simulate.simulate("ours", instances=4, requests=500, limit_qps=10)
+    jitter = simulate.simulate("full_jitter", instances=4, requests=500, limit_qps=10)
+    assert ours["ratio_to_limit"] >= 0.95
+    assert ours["throttled_share"] < 0.5 * jitter["throttled_share"]
+
+
+def test_ours_does_not_slow_down_for_random_throttling():
+    options = {"instances": 4, "requests": 500, "limit_qps": None, "throttle_probability": 0.3}
+    ours = simulate.simulate("ours", **options)
+    jitter = simulate.simulate("full_jitter", **options)
+    assert ours["created_per_s"] >= 0.9 * jitter["created_per_s"]
+    assert ours["latency_p99_s"] <= jitter["latency_p99_s"]
+
+
+def test_a_run_is_cut_short_at_its_wall_time_budget():
+    result = simulate.simulate("ours", 0.0, instances=1000, requests=100_000, limit_qps=10)
+    assert not result["complete"]
+    assert result["published"] < 100_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,16 @@ def pytest_collection_modifyitems(config, items):
             test._hypothesis_internal_use_settings = settings(
                 own, max_examples=MUTATE_MAX_EXAMPLES, derandomize=True
             )
+
+
+@pytest.fixture(scope="module")
+def outage_stack():
+    """template.yml on a localcloud of its own, tuned so that an outage of the VPC API reaches
+    the dead-letter queue in seconds: MaxAttempts 2, no batch window, trigger retries 100 x
+    faster. Tests reset it (which deploys the template again) before use."""
+    template = Path(__file__).resolve().parents[1] / "template.yml"
+    parameters = {"MaxAttempts": "2", "TriggerBatchWindowSeconds": 0}
+    with LocalCloud(
+        template=template, template_parameters=parameters, trigger_time_scale=0.01
+    ) as cloud:
+        yield cloud

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from mns.account import Account
@@ -18,8 +17,6 @@ from localcloud import LocalCloud
 from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
 from tools.browser import chromium_path
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yml"
 AUTH_KEY = "bgp-Console-Secret-9"
 XSS_NAME = "<img src=x onerror=window.__xss=1>"
 VPC_DOWN = {
@@ -31,17 +28,6 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def deployed() -> Iterator[LocalCloud]:
-    # MaxAttempts 2 and no batch window: an outage reaches the dead-letter queue in seconds.
-    with LocalCloud(
-        template=TEMPLATE,
-        template_parameters={"MaxAttempts": "2", "TriggerBatchWindowSeconds": 0},
-        trigger_time_scale=0.01,
-    ) as cloud:
-        yield cloud
-
-
-@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
@@ -50,12 +36,12 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def console(deployed: LocalCloud, browser: Browser) -> Iterator[Page]:
-    deployed.cloud.reset()
+def console(outage_stack: LocalCloud, browser: Browser) -> Iterator[Page]:
+    outage_stack.cloud.reset()
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{deployed.urls['admin']}/console/")
+    page.goto(f"{outage_stack.urls['admin']}/console/")
     expect(page.get_by_test_id("status")).to_contain_text("live", timeout=10_000)
     yield page
     assert dialogs == [], f"the page opened dialogs: {dialogs}"
@@ -92,10 +78,10 @@ def _number(page: Page, element_id: str) -> int:
     return int(page.locator(f"#{element_id}").inner_text())
 
 
-def test_requests_flow_into_counts_chart_and_outcome_rows(console: Page, deployed: LocalCloud):
+def test_requests_flow_into_counts_chart_and_outcome_rows(console: Page, outage_stack: LocalCloud):
     expect(console.get_by_test_id("stack")).to_contain_text("batch_count")
     expect(console.locator("#outcomes tr")).to_have_count(0)
-    _send(deployed, [_request(i) for i in range(1, 4)])
+    _send(outage_stack, [_request(i) for i in range(1, 4)])
     expect(console.locator("#outcomes-created")).to_have_text("3", timeout=30_000)
     expect(console.locator('#outcomes tr[data-outcome="created"]')).to_have_count(3)
     expect(console.locator("#outcomes")).to_contain_text("branch-2")
@@ -114,10 +100,10 @@ def test_requests_flow_into_counts_chart_and_outcome_rows(console: Page, deploye
     assert green is True
     console.get_by_test_id("outcome-filter").select_option("failed")
     expect(console.locator("#outcomes tr")).to_have_count(0)
-    _drained(console, deployed)
+    _drained(console, outage_stack)
 
 
-def test_a_throttling_rule_from_the_form_is_counted(console: Page, deployed: LocalCloud):
+def test_a_throttling_rule_from_the_form_is_counted(console: Page, outage_stack: LocalCloud):
     form = console.get_by_test_id("fault-form")
     form.locator('select[name="effect"]').select_option("rate_limit_qps")
     form.locator('input[name="action"]').fill("CreateCustomerGateway")
@@ -125,20 +111,20 @@ def test_a_throttling_rule_from_the_form_is_counted(console: Page, deployed: Loc
     console.get_by_test_id("add-fault").click()
     expect(console.get_by_test_id("fault-message")).to_have_text("1 rule(s) in force")
     expect(console.get_by_test_id("faults")).to_contain_text('"rate_limit_qps":1')
-    assert deployed.cloud.faults.rules() == [
+    assert outage_stack.cloud.faults.rules() == [
         {"service": "vpc", "action": "CreateCustomerGateway", "rate_limit_qps": 1}
     ]
     expect(console.locator("#vpc-limit")).to_have_text("1/s")
-    _send(deployed, [_request(i) for i in range(20, 30)])
+    _send(outage_stack, [_request(i) for i in range(20, 30)])
     expect(console.locator("#outcomes-created")).to_have_text("10", timeout=90_000)
     assert _number(console, "vpc-throttled") > 0
     console.get_by_test_id("clear-faults").click()
-    _drained(console, deployed)
+    _drained(console, outage_stack)
     expect(console.get_by_test_id("faults")).to_be_empty()
-    assert deployed.cloud.faults.rules() == []
+    assert outage_stack.cloud.faults.rules() == []
 
 
-def test_the_form_shows_the_admin_api_refusal(console: Page, deployed: LocalCloud):
+def test_the_form_shows_the_admin_api_refusal(console: Page, outage_stack: LocalCloud):
     form = console.get_by_test_id("fault-form")
     form.locator('select[name="effect"]').select_option("latency_ms")
     form.locator('input[name="value"]').fill("10")
@@ -147,13 +133,13 @@ def test_the_form_shows_the_admin_api_refusal(console: Page, deployed: LocalClou
     expect(console.get_by_test_id("fault-message")).to_have_text(
         "refused: rule 0: probability must be a number in [0, 1]"
     )
-    assert deployed.cloud.faults.rules() == []
+    assert outage_stack.cloud.faults.rules() == []
 
 
 def test_markup_is_shown_as_text_and_secrets_never_reach_the_page(
-    console: Page, deployed: LocalCloud
+    console: Page, outage_stack: LocalCloud
 ):
-    _send(deployed, [_request(40, Name=XSS_NAME)])
+    _send(outage_stack, [_request(40, Name=XSS_NAME)])
     row = console.locator("#outcomes tr").first
     expect(row).to_be_visible(timeout=30_000)
     expect(row.locator('[data-field="name"]')).to_have_text(XSS_NAME)
@@ -161,9 +147,9 @@ def test_markup_is_shown_as_text_and_secrets_never_reach_the_page(
     assert console.evaluate("() => window.__xss") is None
     # A request with its AuthKey goes to the dead-letter queue (the VPC API is down), and is
     # peeked at there.
-    deployed.cloud.faults.set_rules([VPC_DOWN])
-    _send(deployed, [_request(41)])
-    dlq = deployed.deployment.outputs["DeadLetterQueueName"]
+    outage_stack.cloud.faults.set_rules([VPC_DOWN])
+    _send(outage_stack, [_request(41)])
+    dlq = outage_stack.deployment.outputs["DeadLetterQueueName"]
     reason = console.get_by_test_id("dead-letter-reason")
     expect(reason).to_contain_text("1 × ", timeout=90_000)
     expect(reason).to_contain_text("ServiceUnavailable")

@@ -26,7 +26,6 @@ from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SEC
 from tools.cgwcli import runs
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yml"
 CLI = ROOT / "tools" / "cgw.py"
 SECRET = "bgp-Secret-77"
 VPC_DOWN = {
@@ -36,17 +35,6 @@ VPC_DOWN = {
 }
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def deployed():
-    # MaxAttempts 2 and no batch window: an outage reaches the dead-letter queue in seconds.
-    with LocalCloud(
-        template=TEMPLATE,
-        template_parameters={"MaxAttempts": "2", "TriggerBatchWindowSeconds": 0},
-        trigger_time_scale=0.01,
-    ) as cloud:
-        yield cloud
 
 
 class Cli:
@@ -105,9 +93,9 @@ class Cli:
 
 
 @pytest.fixture
-def cli(deployed, tmp_path) -> Cli:
-    deployed.cloud.reset()  # empties every backend and deploys the template again
-    return Cli(deployed, tmp_path)
+def cli(outage_stack, tmp_path) -> Cli:
+    outage_stack.cloud.reset()  # empties every backend and deploys the template again
+    return Cli(outage_stack, tmp_path)
 
 
 def wait_for(condition: Callable[[], Any], what: str, within: float = 90) -> Any:

@@ -104,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     results["defaults"] = defaults()
     results["quick"] = args.quick
     started = time.monotonic()
+
+    def save(section: str) -> None:
+        """Write what is measured so far: a long run stopped later keeps its finished sections."""
+        if section in results:
+            results[section]["measured_at"] = results["machine"]["date"]
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
+
     if "core" in chosen:
         from bench import core
 
@@ -111,11 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         figures = core.measure()
         results["core_us_per_message"] = figures["us_per_message"]
         results["core"] = figures
+        save("core")
     if "cold" in chosen:
         from bench import cold_start
 
         print(f"cold start: {args.cold_runs} runs of each command ...", flush=True)
         results["cold_start"] = cold_start.measure(runs=args.cold_runs)
+        save("cold_start")
     if "batch" in chosen:
         from bench import batch_latency
 
@@ -123,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = batch_latency.measure(runs=3 if args.quick else 7)
         results["batch_latency_ratio"] = figures["ratio_default"]
         results["batch_latency"] = figures
+        save("batch_latency")
     if "throughput" in chosen:
         from bench import plot, throughput
 
@@ -131,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = throughput.measure(
             n=args.requests, limit_qps=args.limit_qps, policies=policies, runs=args.runs
         )
+        save("throughput")
     if "scenarios" in chosen:
         from bench import throughput
 
@@ -140,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         scenarios["random_throttling"] = throughput.measure_random_throttling(
             n=args.requests, policies=policies, runs=args.runs
         )
+        save("scenarios")
         print(f"shared quota: {args.requests} requests x {len(policies)} policies ...")
         scenarios["shared_quota"] = throughput.measure_shared_quota(
             n=args.requests, limit_qps=args.limit_qps, policies=policies, runs=args.runs
         )
-        scenarios["measured_at"] = results["machine"]["date"]
+        save("scenarios")
     if "simulation" in chosen:
         from bench import simulate
 
@@ -158,20 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         results["simulation"]["shared_quota"] = simulate.shared_quota(
             batch_concurrency=int(results["defaults"]["BATCH_CONCURRENCY"])
         )
+        save("simulation")
     if chosen & {"throughput", "scenarios", "simulation"} and "throughput" in results:
         from bench import plot
 
         plot.draw(results, PLOT)
         print(f"plot: {PLOT.relative_to(ROOT)}")
-    for section, key in (
-        ("core", "core"),
-        ("cold", "cold_start"),
-        ("batch", "batch_latency"),
-        ("throughput", "throughput"),
-        ("simulation", "simulation"),
-    ):
-        if section in chosen:
-            results[key]["measured_at"] = results["machine"]["date"]
     results["machine"]["bench_seconds"] = round(time.monotonic() - started, 1)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

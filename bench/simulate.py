@@ -138,9 +138,16 @@ class Instance:
 
     def admit(self, now: float) -> int:
         """The start gate: start messages while fewer are in progress than allowed."""
-        allowed = self.workers_now if self.pacer is None else self.pacer.in_flight(self.workers_now)
+        if not self.waiting:
+            return 0
+        if self.pacer is None:
+            allowed = self.workers_now
+        else:
+            allowed = self.pacer.in_flight(self.workers_now, now)
+            if self.in_progress >= allowed:  # (the real gate looks again every 50 ms)
+                self.schedule_look(max(now + 0.001, self.pacer.start_at(now)))
         started = 0
-        while self.waiting and self.in_progress < max(1, allowed):
+        while self.waiting and self.in_progress < allowed:
             message = self.waiting.popleft()
             self.in_progress += 1
             started += 1

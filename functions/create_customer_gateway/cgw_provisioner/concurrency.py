@@ -39,7 +39,7 @@ class StartGate:
         """Wait for a slot, but not beyond `latest` (then go ahead anyway: the message's own
         deadline checks decide what it may still do, and nothing waits forever)."""
         with self._turns:
-            while self._in_progress >= max(1, self._allowed()):
+            while self._in_progress >= self._allowed():
                 remaining = latest - self._clock()
                 if remaining <= 0:
                     break

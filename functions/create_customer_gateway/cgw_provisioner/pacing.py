@@ -44,13 +44,13 @@ class SharePacer:
     def __init__(
         self,
         *,
-        slow_start: float = 1.5,
+        slow_start: float = 1.2,
         window: float = 2.0,
         cut_interval: float = 1.0,
         margin: float = 0.95,
         min_cut: float = 0.7,
         hold: float = 2.0,
-        probe: float = 0.02,
+        probe: float = 0.007,
         min_rate: float = 0.01,
         max_rate: float = 1000.0,
         first_in_flight: int = 2,
@@ -60,6 +60,10 @@ class SharePacer:
         independent_rise: float = 0.15,
         judge_sends: int = 8,
         first_span: float = 0.5,
+        fresh_doubling: float = 0.1,
+        fresh_s: float = 0.5,
+        start_lead: float = 0.05,
+        share_floor: int = 8,
     ) -> None:
         self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
         self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
@@ -68,6 +72,11 @@ class SharePacer:
         self.independent_ratio, self.independent_rise = independent_ratio, independent_rise
         self.independent_level = independent_level
         self.judge_sends, self.first_span = judge_sends, first_span
+        self.fresh_doubling, self.fresh_s = fresh_doubling, fresh_s
+        self.start_lead = start_lead
+        self.share_floor = share_floor
+        self._fresh_from: float | None = None  # a fresh instance's first send
+        self._fresh_sends = 0
         self._rate: float | None = None  # None: unpaced
         self._slow = True  # in slow start
         self._step = 0.0  # the probe's step per second
@@ -102,23 +111,46 @@ class SharePacer:
     def turn(self, now: float, place: int) -> float:
         """When the sender `place` from the head of the line may send (>= now)."""
         self._grow(now)
-        gap = 0.0 if self._rate is None else 1.0 / self._rate
-        turn = max(now, self._last_send + gap, self._pause_until) + place * gap
-        if turn > now and gap:
+        turn = self._turn(now, place)
+        if turn > now and self._rate is not None:
             self._held_at = now  # someone waits for the pace: there is demand for more
         return turn
 
-    def in_flight(self, workers: int) -> int:
-        """Messages worth having in progress: a few while fresh, all `workers` while unpaced,
-        else what the rate keeps busy (Little's law: rate x call time, plus one in line)."""
-        if self._rate is None:
-            fresh = self.first_in_flight + self._confirmed  # (one more per unthrottled answer)
-            return min(workers, fresh) if self._fresh else workers
-        return max(1, min(workers, math.ceil(self._rate * self._call_s) + 1))
+    def in_flight(self, workers: int, now: float) -> int:
+        """Messages worth having in progress: all `workers` while unpaced and warm; else those
+        in a call (Little's law: rate x call time) and those whose turn to send comes within
+        `start_lead`. A message starts when it can be sent, not to wait in the line: waiting
+        untouched in the batch costs nothing, and leaves no half-done work behind."""
+        if self._rate is None and not self._fresh:
+            return workers
+        self._grow(now)
+        in_calls = 0 if self._rate is None else int(self._rate * self._call_s)
+        soon = 0
+        while soon < workers and self._turn(now, soon) <= now + self.start_lead:
+            soon += 1
+        if not soon and self._rate is not None:
+            self._held_at = now  # a message waits for the pace: there is demand for more
+        return min(workers, in_calls + soon)
+
+    def start_at(self, now: float) -> float:
+        """When `in_flight` lets the next message start, if none is in a call."""
+        return self._turn(now, 0) - self.start_lead
+
+    def _turn(self, now: float, place: int) -> float:
+        gap = 0.0 if self._rate is None else 1.0 / self._rate
+        turn = max(now, self._last_send + gap, self._pause_until) + place * gap
+        if self._rate is None and self._fresh:  # slow start in time from the first send
+            began = now if self._fresh_from is None else self._fresh_from
+            doublings = math.log2((self._fresh_sends + place + 1) / self.first_in_flight)
+            turn = max(turn, began + self.fresh_doubling * max(0.0, doublings))
+        return turn
 
     # -- what happened ---------------------------------------------------------------------
     def sent(self, now: float) -> None:
         self._last_send = now
+        if self._fresh_from is None:
+            self._fresh_from = now
+        self._fresh_sends += 1
         self._sends.append(now)
         self._since_cut[0] += 1
 
@@ -127,7 +159,9 @@ class SharePacer:
         self._grants.append(now)
         if self._fresh:
             self._confirmed += 1
-            self._fresh = self._confirmed < self.open_after
+            self._fresh = self._confirmed < self.open_after or (
+                self._fresh_from is None or now - self._fresh_from < self.fresh_s
+            )
         self._grow(now)
 
     def throttled(
@@ -170,7 +204,6 @@ class SharePacer:
             rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
         if self._rate is not None and self._slow:  # the second cut ends slow start
             self._slow = False
-            self._step = self.probe * max(rate, self.min_rate)
         if retry_after_s:
             self._unthrottled = []  # (rate-dependent: not judged)
         elif not self._unthrottled or self._judged_from[2] <= 0:  # (re)start the judgement
@@ -178,8 +211,12 @@ class SharePacer:
             enough = 2 * len(self._sends) >= self.judge_sends
             self._judged_from = (now, rate, share if enough else 0.0)
             self._since_cut = [0, 0]
+        if self._rate is not None and len(self._sends) >= 3:  # (a few sends: one throttle
+            share = 1 - len(self._throttles) / max(len(self._sends), self.share_floor)  # ~1/8)
         factor = min(self.margin, max(self.min_cut, share))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
+        if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
+            self._step = self.probe * self._rate
         self._cut_at = self._grown_at = now
 
     def _cut_did_not_help(self, now: float) -> bool:

@@ -162,7 +162,7 @@ class ShareLimiter:
 
     def in_flight(self, workers: int) -> int:
         with self._turns:
-            return self.pacer.in_flight(workers)
+            return self.pacer.in_flight(workers, self._clock())
 
     def acquire(self, latest_start: float, since: float | None = None) -> float | None:
         """Wait for this thread's turn to send; the seconds waited, or None (the thread leaves

@@ -88,19 +88,23 @@ def test_policies_without_advice_use_every_worker():
 
 
 def test_share_limiter_policy_runs_what_the_rate_keeps_busy():
-    limiter = ShareLimiter()
+    clock = [0.0]
+    limiter = ShareLimiter(clock=lambda: clock[0])
     policy = ShareLimiterPolicy(limiter)
-    assert policy.concurrency(10) == 2  # fresh: a few until the first round trips come back
-    limiter.on_success()
-    assert policy.concurrency(10) == 3  # one more per unthrottled answer
-    for _ in range(3):
-        limiter.on_success()
-    assert policy.concurrency(10) == 10  # 4 unthrottled: every worker (unpaced)
-    limiter.pacer._rate = 2.5
-    limiter.pacer._call_s = 0.05
-    assert policy.concurrency(10) == 2  # ceil(2.5 x 0.05) + 1
+    assert policy.concurrency(10) == 2  # fresh: two sends at once, then a slow start in time
+    for step in range(10):  # unthrottled answers for half a second
+        clock[0] = step * 0.06
+        limiter.pacer.sent(clock[0])
+        limiter.on_success(0.02)
+    assert policy.concurrency(10) == 10  # warm and unthrottled: every worker (unpaced)
+    pacer = limiter.pacer
+    pacer._rate, pacer._call_s, pacer._slow = 2.5, 0.05, False  # (paced, steady)
+    pacer._last_send = pacer._cut_at = pacer._grown_at = clock[0]
+    assert policy.concurrency(10) == 0  # the next turn is 0.4 s away: nothing starts yet
+    clock[0] += 0.36
+    assert policy.concurrency(10) == 1  # its turn is near
     limiter.pacer._rate = 200.0
-    assert policy.concurrency(10) == 10  # ceil(200 x 0.05) + 1 = 11, capped by the workers
+    assert policy.concurrency(10) == 10  # 10 in calls (200 x 0.05) and more due: the workers
     assert concurrency_for(policy, 4)() == 4
 
 

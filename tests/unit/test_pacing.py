@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -23,36 +24,45 @@ def _round(pacer, now, n, throttled=0, retry_after=None, call_s=0.02):
     return now + call_s
 
 
-def test_a_fresh_instance_opens_as_its_first_round_trips_come_back_unthrottled():
-    pacer = SharePacer(first_in_flight=2, open_after=4)
-    assert pacer.in_flight(10) == 2
-    pacer.sent(0.0)
-    pacer.granted(0.1)
-    assert pacer.in_flight(10) == 3  # one back: one more
-    assert pacer.in_flight(2) == 2  # (never more than the workers)
-    for _ in range(3):
-        pacer.sent(0.1)
-        pacer.granted(0.2)
-    assert pacer.in_flight(10) == 10
-    assert pacer.rate is None  # and never paced: a lone batch goes at once
-    assert pacer.turn(0.2, 9) == 0.2
+def test_a_fresh_instance_starts_slowly_in_time_then_opens():
+    """Fresh: 2 sends at once, then the number sent may double every 0.1 s; a message starts
+    only when its turn is near. After 4 unthrottled answers and 0.5 s the gate is open to
+    every worker and sends are not paced: a warm instance's lone batch goes at once."""
+    pacer = SharePacer(first_in_flight=2, fresh_doubling=0.1, open_after=4, fresh_s=0.5)
+    assert pacer.in_flight(10, 0.0) == 2  # (the curve: places 0 and 1 now, the third later)
+    assert pacer.in_flight(1, 0.0) == 1  # (never more than the workers)
+    for _ in range(2):
+        pacer.sent(0.0)
+    assert pacer.turn(0.0, 0) == pytest.approx(0.1 * math.log2(3 / 2))  # the third send
+    assert pacer.turn(0.0, 1) == pytest.approx(0.1)  # the fourth: one doubling later
+    assert pacer.in_flight(10, 0.0) == 0  # nobody's turn is near: nothing more starts
+    assert pacer.in_flight(10, 0.01) == 1  # (the third send is due within 0.05 s)
+    now = 0.0
+    while now < 0.5:
+        now = max(now + 0.02, pacer.turn(now, 0))
+        pacer.sent(now)
+        pacer.granted(now + 0.02, 0.02)
+    assert pacer.in_flight(10, 0.6) == 10
+    assert pacer.rate is None
+    assert pacer.turn(0.6, 9) == 0.6
 
 
 def test_a_throttle_on_a_fresh_instance_paces_it_at_once():
     pacer = SharePacer(first_in_flight=2)
     now = _round(pacer, 0.0, 2, throttled=1, retry_after=0.1)
     assert pacer.rate is not None
-    assert pacer.in_flight(10) < 10
+    assert pacer.in_flight(10, now) == 0  # nothing starts before the retry-after
     assert pacer.turn(now, 0) >= now + 0.1  # the retry-after holds the next send
+    assert pacer.in_flight(10, pacer.start_at(now)) == 1  # (one at the start of its turn)
 
 
 @given(st.integers(1, 64), st.floats(0.01, 500), st.floats(0.001, 5))
-def test_in_flight_follows_littles_law_within_the_workers(workers, rate, call_s):
-    pacer = SharePacer()
-    pacer._rate, pacer._call_s = rate, call_s
-    allowed = pacer.in_flight(workers)
-    assert 1 <= allowed <= workers
-    assert allowed == min(workers, max(1, -(-rate * call_s // 1) + 1))
+def test_in_flight_is_the_calls_the_rate_keeps_busy_plus_the_turns_near(workers, rate, call_s):
+    pacer = SharePacer(slow_start=1.0, start_lead=0.05)
+    pacer._rate, pacer._call_s, pacer._grown_at = rate, call_s, 0.0
+    pacer._last_send = 0.0  # (just sent: the next turn is one gap away)
+    turns_near = sum(1 for place in range(workers) if (place + 1) / rate <= 0.05)
+    assert pacer.in_flight(workers, 0.0) == min(workers, int(rate * call_s) + turns_near)
 
 
 @given(st.floats(0.01, 100), st.integers(0, 50), st.floats(0, 10))
@@ -151,3 +161,27 @@ def test_senders_held_by_the_pace_let_it_grow():
     for tick in range(3, 41):
         pacer.turn(tick * 0.05, 0)
     assert pacer.rate == pytest.approx(0.2 + 0.5 * 2.0)  # one send in 2 s, yet it grew
+
+
+def test_one_throttle_among_a_few_sends_cuts_as_much_as_among_many():
+    """The share granted is measured over at least `share_floor` sends: a slow instance's one
+    throttle in 4 sends must not cut it by a quarter when a busy one's in 8 cuts by an eighth
+    (that bias is what left one instance crawling behind the others)."""
+    cuts = []
+    for sends in (4, 8):
+        pacer = SharePacer(share_floor=8, margin=0.95, min_cut=0.7)
+        pacer._rate, pacer._slow, pacer._grown_at = 10.0, False, 0.0
+        for i in range(sends):
+            pacer.sent(1.0 + i * 0.1)
+        pacer.throttled(1.0 + sends * 0.1, 0.05, 0.02)
+        cuts.append(pacer.rate / min(10.0, sends / (sends * 0.1)))
+    assert cuts == pytest.approx([7 / 8, 7 / 8])
+
+
+def test_the_probe_step_follows_the_rate_after_each_cut():
+    pacer = SharePacer(probe=0.01)
+    pacer._rate, pacer._slow, pacer._grown_at = 4.0, False, 0.0
+    for i in range(8):
+        pacer.sent(1.0 + i * 0.25)
+    pacer.throttled(3.0, 0.05, 0.02)
+    assert pacer._step == pytest.approx(0.01 * pacer.rate)

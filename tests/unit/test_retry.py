@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 
 import pytest
@@ -252,13 +253,22 @@ def _send(limiter, clock, n, *, every=0.0, granted=True):
         clock.now += every
 
 
-def test_limiter_is_unpaced_until_the_first_throttle():
+def test_a_warm_limiter_is_unpaced_until_the_first_throttle():
     clock = FakeClock()
     limiter = _limiter(clock)
+    assert limiter.acquire(clock.now + 1) == 0  # fresh: two at once,
+    assert limiter.acquire(clock.now + 1) == 0
+    assert limiter.acquire(clock.now + 1) == pytest.approx(0.1 * math.log2(3 / 2))  # then slower
+    start = clock.now
+    while clock.now < start + 0.6:  # unthrottled answers for half a second: warm
+        limiter.acquire(clock.now + 1)
+        limiter.on_success(0.02)
+        clock.now += 0.05
+    sleeps = len(clock.sleeps)
     for _ in range(50):
         assert limiter.acquire(clock.now + 1) == 0
     assert limiter.rate is None
-    assert clock.sleeps == []
+    assert len(clock.sleeps) == sleeps
 
 
 @pytest.mark.parametrize(("granted", "factor"), [(8, 0.8), (0, 0.7), (10, 0.95)])
@@ -286,8 +296,8 @@ def test_an_idle_gap_before_a_batch_does_not_deepen_a_cut():
     clock.now += 1.9  # idle
     _send(limiter, clock, 2)  # the next batch: sends at the limiter's pace
     limiter.acquire(clock.now + 10)
-    limiter.on_throttle()  # 3 sent over 2/rate seconds, 2 taken: share 0.67, bounded to 0.7
-    assert limiter.rate == pytest.approx(rate * 0.7, rel=0.02)  # (grown a little while held)
+    limiter.on_throttle()  # 3 sent over 2/rate seconds, one throttled: 1/8 off (a share is
+    assert limiter.rate == pytest.approx(rate * 7 / 8, rel=0.02)  # measured over >= 8 sends)
 
 
 def _congestion(limiter, clock):

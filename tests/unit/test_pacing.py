@@ -139,15 +139,28 @@ def test_rate_dependent_throttling_without_retry_after_keeps_its_cuts():
     assert 5 <= pacer.rate <= 13
 
 
-def test_a_sparse_sender_cuts_gently():
+def test_a_sparse_sender_cuts_by_one_eighth():
     """One send in the window tells neither our rate nor the service's share: a throttle on
-    it takes only the margin off (a slow instance next to busy ones must not sink to the
-    floor by a third per throttle while they are spared by one cut per second)."""
-    pacer = SharePacer(margin=0.95)
+    it takes 1/8 off the paced rate, as one throttle among 8 sends of a busy instance does
+    (the same cut per throttle for all: a slow instance neither sinks nor stays too fast)."""
+    pacer = SharePacer(share_floor=8)
     pacer._rate, pacer._slow, pacer._grown_at = 0.5, False, 100.0
     pacer.sent(100.0)
     pacer.throttled(100.02, 0.1, 0.02)
-    assert pacer.rate == pytest.approx(0.5 * 0.95)
+    assert pacer.rate == pytest.approx(0.5 * 7 / 8)
+
+
+@pytest.mark.parametrize(("rate", "step"), [(4.0, 0.01 * 4.0), (0.1, 0.01 * 0.1 * 0.1)])
+def test_below_one_send_a_second_the_probe_grows_per_call(rate, step):
+    """At or above 1 send/s the probe adds 1% of the rate per second; below, 1% per call
+    (per second: 1% x rate x rate). A thousand sparse instances then add up to the same
+    probe, relative to the limit, as four busy ones, instead of a flood of throttles."""
+    pacer = SharePacer(probe=0.01, per_call_below=1.0)
+    pacer._rate, pacer._slow, pacer._grown_at = rate / (7 / 8), False, 0.0
+    pacer.sent(0.5)
+    pacer.throttled(0.52, 0.1, 0.02)  # (one send in the window: the paced rate x 7/8)
+    assert pacer.rate == pytest.approx(rate)
+    assert pacer._step == pytest.approx(step)
 
 
 def test_senders_held_by_the_pace_let_it_grow():

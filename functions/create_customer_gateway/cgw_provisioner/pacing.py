@@ -16,20 +16,26 @@ class SharePacer:
     """Paces one instance's sends at the share of the service's rate it can have, and learns
     that share from what the service lets through. Rates are sends per second.
 
-    - Fresh instance: unpaced, but `first_in_flight` messages in progress, one more for each
-      round trip that comes back unthrottled, and every worker after `open_after` of them: a
-      warm instance's batch is not paced, and a fleet of fresh instances does not open with a
-      burst of every worker at once.
+    - Fresh instance: a slow start in time. `first_in_flight` sends at once, then the number
+      sent may double every `fresh_doubling` seconds; after `open_after` unthrottled answers
+      and `fresh_s` seconds it is warm: every worker, unpaced, so a warm instance's lone batch
+      goes at once, and a fleet of fresh instances finds a limit with a throttle or two each
+      instead of a burst of every worker (a call of 20 ms makes a few in flight already
+      hundreds of sends per second, so counting round trips cannot hold a burst back).
+    - A message starts (`in_flight`) only when its turn to send is within `start_lead`:
+      waiting untouched in the batch costs nothing and leaves no half-done work.
     - The first throttle paces it and slow start goes on (x `slow_start` per second) from
       that rough estimate; the next cut ends it.
     - A cut (one per `cut_interval`): rate = the rate we were sending (over the span our sends
       in the window cover) x the share of our sends the service took, bounded to
-      [`min_cut`, `margin`]. Instances sharing a limit see about the same share, so their sum
-      falls just below the limit whatever their number.
-    - After a cut: hold `hold` seconds, then probe by a fixed step per second (`probe` x the
-      rate at the end of slow start): additive increase, multiplicative decrease, so shares
-      converge to fair. Without demand (nobody waited for the pace in the last second) growth
-      stops at twice the sends of the last second.
+      [`min_cut`, `margin`], the share measured over at least `share_floor` sends (one
+      throttle among 4 sends must not cut twice as deep as one among 8: that bias left slow
+      instances crawling behind the others). Instances sharing a limit see about the same
+      share, so their sum falls just below the limit whatever their number.
+    - After a cut: hold `hold` seconds, then probe by a step per second of `probe` x the rate
+      after the cut: additive increase, multiplicative decrease. Without demand (nobody
+      waited for the pace in the last second) growth stops at twice the sends of the last
+      second.
     - Throttling that does not depend on our rate: a throttle with a retry-after is always
       rate-dependent. Without one, cuts are judged by their effect. Under a fixed limit the
       share of our sends granted rises as our rate falls (granted ~ limit / rate). When, after
@@ -64,6 +70,7 @@ class SharePacer:
         fresh_s: float = 0.5,
         start_lead: float = 0.05,
         share_floor: int = 8,
+        per_call_below: float = 1.0,
     ) -> None:
         self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
         self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
@@ -75,6 +82,7 @@ class SharePacer:
         self.fresh_doubling, self.fresh_s = fresh_doubling, fresh_s
         self.start_lead = start_lead
         self.share_floor = share_floor
+        self.per_call_below = per_call_below
         self._fresh_from: float | None = None  # a fresh instance's first send
         self._fresh_sends = 0
         self._rate: float | None = None  # None: unpaced
@@ -85,6 +93,7 @@ class SharePacer:
         self._last_send = -math.inf
         self._pause_until = -math.inf
         self._held_at = -math.inf  # when a sender last waited for the pace
+        self._waiting = False  # a sender waits for the pace (until the next send)
         self._sends: deque[float] = deque()
         self._grants: deque[float] = deque()
         self._throttles: deque[float] = deque()
@@ -113,7 +122,7 @@ class SharePacer:
         self._grow(now)
         turn = self._turn(now, place)
         if turn > now and self._rate is not None:
-            self._held_at = now  # someone waits for the pace: there is demand for more
+            self._held_at, self._waiting = now, True  # someone waits: demand for more
         return turn
 
     def in_flight(self, workers: int, now: float) -> int:
@@ -129,7 +138,7 @@ class SharePacer:
         while soon < workers and self._turn(now, soon) <= now + self.start_lead:
             soon += 1
         if not soon and self._rate is not None:
-            self._held_at = now  # a message waits for the pace: there is demand for more
+            self._held_at, self._waiting = now, True  # a message waits: demand for more
         return min(workers, in_calls + soon)
 
     def start_at(self, now: float) -> float:
@@ -147,7 +156,7 @@ class SharePacer:
 
     # -- what happened ---------------------------------------------------------------------
     def sent(self, now: float) -> None:
-        self._last_send = now
+        self._last_send, self._waiting = now, False
         if self._fresh_from is None:
             self._fresh_from = now
         self._fresh_sends += 1
@@ -197,8 +206,8 @@ class SharePacer:
         elif self._rate is None:  # no retry-after: maybe not our rate's fault, keep more of it
             span = now - self._sends[0] if self._sends else self.window
             rate = len(self._sends) / max(span, self.first_span)
-        elif len(self._sends) < 3:  # too few sends to measure a rate or a share: the paced
-            rate, share = self._rate, self.margin  # rate, cut gently (else a sparse sender sinks)
+        elif len(self._sends) < 3:  # too few sends to measure a rate: the paced rate
+            rate = self._rate
         else:  # over the time we were sending: an idle gap before a batch must not count
             span = now - self._sends[0]
             rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
@@ -211,12 +220,13 @@ class SharePacer:
             enough = 2 * len(self._sends) >= self.judge_sends
             self._judged_from = (now, rate, share if enough else 0.0)
             self._since_cut = [0, 0]
-        if self._rate is not None and len(self._sends) >= 3:  # (a few sends: one throttle
-            share = 1 - len(self._throttles) / max(len(self._sends), self.share_floor)  # ~1/8)
+        if self._rate is not None:  # (one throttle among a few sends: 1/`share_floor` off)
+            share = 1 - len(self._throttles) / max(len(self._sends), self.share_floor)
         factor = min(self.margin, max(self.min_cut, share))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
         if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
-            self._step = self.probe * self._rate
+            # below `per_call_below` sends/s, per call instead of per second (see the doc)
+            self._step = self.probe * self._rate * min(1.0, self._rate / self.per_call_below)
         self._cut_at = self._grown_at = now
 
     def _cut_did_not_help(self, now: float) -> bool:
@@ -256,7 +266,7 @@ class SharePacer:
                 return
             grown = self._rate + self._step * min(elapsed, probing)
         self._trim(now)
-        if now - self._held_at < 1.0:  # senders wait for the pace: grow
+        if self._waiting or now - self._held_at < 1.0:  # senders wait for the pace: grow
             self._rate = min(self.max_rate, grown)
             return
         last_second = sum(1 for sent in self._sends if sent > now - 1.0)

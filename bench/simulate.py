@@ -8,8 +8,8 @@ worth another try). What is modelled here is only what the threads and the netwo
 - the trigger: every request queued at t=0, handed out in batches of `batch` to whichever of
   the `instances` is idle (one invocation at a time per instance, as FC runs them by default);
   messages handed back (budget or deadline spent) are queued again `redeliver_s` later (15 s:
-  EventBridge's default back-off retry waits 10-20 s between pushes; its limit of 3 retries,
-  after which a message goes to the dead-letter queue, is not modelled: it is counted instead);
+  EventBridge's back-off retry waits 10-20 s between pushes), and a message handed back after
+  its `max_retries` + 1-th push goes to the dead-letter queue (template.yml: 3 retries);
 - an instance: `BATCH_CONCURRENCY` workers behind the start gate (the pacer's `in_flight`),
   sends leaving the limiter's line head first at the pacer's `turn`, messages whose turn would
   come after the invocation's deadline leaving the line (handed back);
@@ -87,6 +87,7 @@ class Message:
     began: float = 0.0  # when its operation began (its place in the line)
     started: float = 0.0  # when an instance first took it
     attempt: int = 0
+    pushes: int = 0  # how many times the trigger pushed it
 
 
 @dataclass
@@ -124,6 +125,8 @@ class Instance:
     # -- the trigger hands over a batch ------------------------------------------------
     def take(self, now: float, messages: list[Message]) -> None:
         self.batch = Batch(messages, now + FC_TIMEOUT_S - DEADLINE_MARGIN_S, len(messages))
+        for message in messages:
+            message.pushes += 1
         self.waiting.extend(messages)
         self.workers_now = max(1, min(self.workers, len(messages)))
         self.step(now)
@@ -144,8 +147,12 @@ class Instance:
             allowed = self.workers_now
         else:
             allowed = self.pacer.in_flight(self.workers_now, now)
-            if self.in_progress >= allowed:  # (the real gate looks again every 50 ms)
-                self.schedule_look(max(now + 0.001, self.pacer.start_at(now)))
+            deadline = self.current.deadline
+            start = self.pacer.start_at(now)
+            if start > deadline or now >= deadline:  # the gate lets them go (to be handed back)
+                allowed = self.in_progress + len(self.waiting)
+            elif self.in_progress >= allowed and start > now:  # (the real gate polls: its
+                self.schedule_look(min(start, deadline))  # next look is at the start)
         started = 0
         while self.waiting and self.in_progress < allowed:
             message = self.waiting.popleft()
@@ -269,6 +276,7 @@ class Simulation:
         publish_s: float = 0.01,
         invoke_s: float = 0.005,
         redeliver_s: float = 15.0,
+        max_retries: int = 3,
         first_push_s: float = 0.0,
         batch: int = 10,
         batch_concurrency: int = 10,
@@ -279,6 +287,7 @@ class Simulation:
     ) -> None:
         self.latency_s, self.publish_s, self.invoke_s = latency_s, publish_s, invoke_s
         self.redeliver_s, self.redeliveries = redeliver_s, 0
+        self.max_retries, self.dead_lettered = max_retries, 0
         self.first_push_s = first_push_s  # when the trigger pushes its first batches
         self.batch_size, self.max_attempts = batch, max_attempts
         self.api = Api(limit_qps, throttle_probability, random.Random(seed))
@@ -322,6 +331,11 @@ class Simulation:
         self.done += 1
 
     def invocation_done(self, now: float, instance: Instance, back: list[Message]) -> None:
+        dead = [m for m in back if m.pushes > self.max_retries]
+        if dead:  # pushed and handed back 1 + max_retries times: the dead-letter queue
+            self.dead_lettered += len(dead)
+            self.done += len(dead)
+            back = [m for m in back if m.pushes <= self.max_retries]
         if back:  # the trigger pushes the batch again after a back-off
             self.at(now + self.redeliver_s, self.on_redeliver, back)
         self.idle.append(instance)
@@ -365,10 +379,12 @@ class Simulation:
             "latency_p99_s": round(_percentile(self.latencies, 99), 3),
             "calls": self.calls,
             "created": self.created_count,
-            "published": self.done,
+            "published": len(self.latencies),
             "virtual_s": round(elapsed, 2),
             "redeliveries": self.redeliveries,
-            "complete": self.done == self.requests,  # (False: stopped at max_wall_s)
+            "dead_lettered": self.dead_lettered,
+            "complete": self.done == self.requests,  # (published or dead-lettered; False:
+            # stopped at max_wall_s)
         }
         if self.background_qps:
             out["background_throttled_share"] = round(

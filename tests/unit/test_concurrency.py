@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cgw_provisioner.concurrency import StartGate, concurrency_for
+from cgw_provisioner.concurrency import StartGate, concurrency_for, earliest_start_for
 from cgw_provisioner.retry import FixedWaitPolicy, ShareLimiter, ShareLimiterPolicy
 from tests.waiting import wait_for
 
@@ -117,3 +117,25 @@ def test_share_limiter_policy_times_its_calls():
     assert (
         0.008 <= policy.limiter.pacer._call_s < 1.0
     )  # (the sleeps' mean, however loaded the machine)
+
+
+def test_a_message_whose_turn_comes_after_its_deadline_does_not_wait_for_it():
+    """Paced at 0.1 sends/s, the next turn is 10 s away: a message with 2 s left leaves the
+    gate at once (the limiter then hands it back) instead of holding the invocation open."""
+    clock = [50.0]
+    limiter = ShareLimiter(clock=lambda: clock[0])
+    pacer = limiter.pacer
+    pacer._rate, pacer._slow, pacer._fresh = 0.1, False, False
+    pacer._last_send = pacer._cut_at = pacer._grown_at = clock[0]
+    policy = ShareLimiterPolicy(limiter)
+    gate = StartGate(
+        concurrency_for(policy, 4),
+        earliest_start=earliest_start_for(policy),
+        clock=lambda: clock[0],
+        recheck=0.001,
+    )
+    assert policy.concurrency(4) == 0
+    gate.enter(clock[0] + 2.0)  # returns at once: no clock advance is needed
+    assert gate.in_progress == 1
+    assert limiter.acquire(clock[0] + 2.0) is None  # and the limiter hands it back
+    assert earliest_start_for(FixedWaitPolicy()) is None  # (baselines do not pace)

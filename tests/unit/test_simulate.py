@@ -52,3 +52,16 @@ def test_a_run_is_cut_short_at_its_wall_time_budget():
     result = simulate.simulate("ours", 0.0, instances=1000, requests=100_000, limit_qps=10)
     assert not result["complete"]
     assert result["published"] < 100_000
+
+
+def test_a_message_handed_back_after_its_last_push_goes_to_the_dead_letter_queue():
+    """template.yml: 3 push retries. At 64 instances on 2 QPS a share is 1/32 call/s, one call
+    in an invocation's 57 s: most of a batch is handed back, push after push, and after the
+    fourth the trigger dead-letters it. Every request ends published or dead-lettered."""
+    result = simulate.simulate("ours", instances=64, requests=2000, limit_qps=2)
+    assert result["complete"]
+    assert result["dead_lettered"] > 0
+    assert result["published"] + result["dead_lettered"] == 2000
+    none = simulate.simulate("ours", instances=64, requests=2000, limit_qps=2, max_retries=10**6)
+    assert none["dead_lettered"] == 0
+    assert none["published"] == 2000

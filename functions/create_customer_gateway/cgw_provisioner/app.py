@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import config as config_module
 from . import logs
 from .arns import Destination
-from .concurrency import StartGate, concurrency_for
+from .concurrency import StartGate, concurrency_for, earliest_start_for
 from .config import Config
 from .credentials import Credentials, from_context
 from .events import Delivery, decode_event
@@ -180,7 +180,10 @@ class Instance:
         )
 
         workers = max(1, min(self.config.batch_concurrency, len(deliveries)))
-        gate = StartGate(concurrency_for(self.vpc_policy, workers))
+        gate = StartGate(
+            concurrency_for(self.vpc_policy, workers),
+            earliest_start=earliest_start_for(self.vpc_policy),
+        )
 
         def run(delivery: Delivery) -> ItemResult:
             gate.enter(provision_deadline.at)

@@ -24,10 +24,12 @@ class StartGate:
         self,
         allowed: Callable[[], int],
         *,
+        earliest_start: Callable[[], float] | None = None,
         recheck: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._allowed, self._recheck, self._clock = allowed, recheck, clock
+        self._earliest_start = earliest_start
         self._turns = threading.Condition()
         self._in_progress = 0
 
@@ -36,15 +38,19 @@ class StartGate:
         return self._in_progress
 
     def enter(self, latest: float) -> None:
-        """Wait for a slot, but not beyond `latest` (then go ahead anyway: the message's own
-        deadline checks decide what it may still do, and nothing waits forever)."""
+        """Wait for a slot, but not beyond `latest`, nor at all when `earliest_start` says no
+        message can start before `latest` (then go ahead anyway: the message's own deadline
+        checks decide what it may still do, and nothing waits for nothing)."""
         with self._turns:
             while self._in_progress >= self._allowed():
                 remaining = latest - self._clock()
-                if remaining <= 0:
+                if remaining <= 0 or self._too_late(latest):
                     break
                 self._turns.wait(min(self._recheck, remaining))
             self._in_progress += 1
+
+    def _too_late(self, latest: float) -> bool:
+        return self._earliest_start is not None and self._earliest_start() > latest
 
     def leave(self) -> None:
         with self._turns:
@@ -55,3 +61,9 @@ class StartGate:
 def concurrency_for(policy: RetryPolicy, workers: int) -> Callable[[], int]:
     """The policy's advice: how many of `workers` are worth running now."""
     return lambda: policy.concurrency(workers)
+
+
+def earliest_start_for(policy: RetryPolicy) -> Callable[[], float] | None:
+    """The policy's earliest start, when it paces (baselines do not: None)."""
+    earliest: Callable[[], float] | None = getattr(policy, "earliest_start", None)
+    return earliest

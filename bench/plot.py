@@ -46,7 +46,7 @@ def draw(results: dict[str, Any], path: Path) -> None:
             title = f"{taken}: {LABELS.get(name, name)}"
             panels.append((title, figures, left))
     simulation = results.get("simulation")
-    rows = len(panels) + (1 if simulation else 0)
+    rows = len(panels) + (2 if simulation else 0)
     fig, axes = plt.subplots(rows, 1, figsize=(9, 2.1 * rows))
     axes = list(axes) if rows > 1 else [axes]
     for axis, (title, figures, limit) in zip(axes, panels, strict=False):
@@ -69,24 +69,57 @@ def draw(results: dict[str, Any], path: Path) -> None:
         axis.set_xlabel("seconds since the first send", fontsize=7)
     axes[0].legend(loc="upper right", fontsize=7)
     if simulation:
-        axis = axes[-1]
-        for limit, style in ((10, "-"), (100, "--")):
-            runs = [r for r in simulation["runs"] if r["limit_qps"] == limit]
-            for name in runs[0]["policies"] if runs else ():
-                axis.plot(
-                    [r["instances"] for r in runs],
-                    [r["policies"][name]["ratio_to_limit"] for r in runs],
-                    style,
-                    marker="o",
-                    label=f"{name}, R={limit}",
-                )
-        axis.set_xscale("log")
-        axis.set_ylim(0, 1.1)
-        axis.set_xlabel("instances (simulated)", fontsize=7)
-        axis.set_ylabel("created / R", fontsize=8)
-        axis.set_title("simulation: the shipped limiter on a virtual clock", fontsize=8, loc="left")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=6, ncol=3)
+        _simulation_panels(simulation, axes[-2], axes[-1])
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _simulation_panels(simulation: dict, axis: Any, waste: Any) -> None:
+    """Created / R by number of instances; and the share of calls throttled (solid) and of
+    requests dead-lettered (dotted) beside it."""
+    for limit, style in ((10, "-"), (100, "--")):
+        runs = [r for r in simulation["runs"] if r["limit_qps"] == limit]
+        for name in runs[0]["policies"] if runs else ():
+            axis.plot(
+                [r["instances"] for r in runs],
+                [r["policies"][name]["ratio_to_limit"] for r in runs],
+                style,
+                marker="o",
+                label=f"{name}, R={limit}",
+            )
+    axis.set_xscale("log")
+    axis.set_ylim(0, 1.1)
+    axis.set_xlabel("instances (simulated)", fontsize=7)
+    axis.set_ylabel("created / R", fontsize=8)
+    axis.set_title("simulation: the shipped limiter on a virtual clock", fontsize=8, loc="left")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=6, ncol=3)
+    for limit, marker in ((10, "o"), (100, "s")):
+        runs = [r for r in simulation["runs"] if r["limit_qps"] == limit]
+        for name in runs[0]["policies"] if runs else ():
+            sizes = [r["instances"] for r in runs]
+            (line,) = waste.plot(
+                sizes,
+                [r["policies"][name]["throttled_share"] for r in runs],
+                marker=marker,
+                label=f"{name}, R={limit}: throttled",
+            )
+            waste.plot(
+                sizes,
+                [r["policies"][name].get("dead_lettered", 0) / r["requests"] for r in runs],
+                ":",
+                marker=marker,
+                color=line.get_color(),
+            )
+    waste.set_xscale("log")
+    waste.set_ylim(0, 1.05)
+    waste.set_xlabel("instances (simulated)", fontsize=7)
+    waste.set_ylabel("share", fontsize=8)
+    waste.set_title(
+        "simulation: calls throttled (solid), requests dead-lettered (dotted)",
+        fontsize=8,
+        loc="left",
+    )
+    waste.grid(alpha=0.3)
+    waste.legend(fontsize=6, ncol=3)

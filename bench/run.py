@@ -295,6 +295,7 @@ def table(results: dict[str, Any]) -> str:
         for run in simulation["runs"]:
             parts = ", ".join(
                 f"{n} {f['ratio_to_limit']:.2f} R {f['throttled_share']:.0%}"
+                + _dead_lettered(f, run["requests"])
                 + ("" if f.get("complete", True) else " (cut short)")
                 for n, f in run["policies"].items()
             )
@@ -321,6 +322,11 @@ def table(results: dict[str, Any]) -> str:
                 )
             )
     return "\n".join(lines)
+
+
+def _dead_lettered(figures: dict[str, Any], requests: int) -> str:
+    dead = figures.get("dead_lettered", 0)
+    return f" {dead / requests:.0%} dead-lettered" if dead else ""
 
 
 if __name__ == "__main__":

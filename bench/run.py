@@ -107,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(section: str) -> None:
         """Write what is measured so far: a long run stopped later keeps its finished sections."""
-        if section in results:
+        if section in results:  # (a run with --only keeps older sections: each says its own)
             results[section]["measured_at"] = results["machine"]["date"]
+            results[section]["commit"] = results["machine"]["commit"]
         args.output.write_text(json.dumps(results, indent=2) + "\n")
 
     if "core" in chosen:

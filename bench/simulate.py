@@ -149,8 +149,9 @@ class Instance:
             allowed = self.pacer.in_flight(self.workers_now, now)
             deadline = self.current.deadline
             start = self.pacer.start_at(now)
-            if start > deadline or now >= deadline:  # the gate lets them go (to be handed back)
-                allowed = self.in_progress + len(self.waiting)
+            hopeless = len(self.waiting) if now >= deadline else self._hopeless(now, deadline)
+            if hopeless:  # the gate lets them go at once (the limiter hands them back)
+                allowed = max(allowed, self.in_progress + hopeless)
             elif self.in_progress >= allowed and start > now:  # (the real gate polls: its
                 self.schedule_look(min(start, deadline))  # next look is at the start)
         started = 0
@@ -162,6 +163,15 @@ class Instance:
             message.started = message.started or now  # (as the bench: past the start gate)
             self.join(message, now)
         return started
+
+    def _hopeless(self, now: float, deadline: float) -> int:
+        """Waiting messages that could not start before the deadline, whatever comes."""
+        assert self.pacer is not None, "only ours has a gate that paces"
+        waiting = len(self.waiting)
+        for place in range(waiting):
+            if self.pacer.start_at(now, place) > deadline:
+                return waiting - place
+        return 0
 
     # -- the limiter's line ----------------------------------------------------------------
     def join(self, message: Message, now: float) -> None:

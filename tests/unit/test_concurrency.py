@@ -139,3 +139,32 @@ def test_a_message_whose_turn_comes_after_its_deadline_does_not_wait_for_it():
     assert gate.in_progress == 1
     assert limiter.acquire(clock[0] + 2.0) is None  # and the limiter hands it back
     assert earliest_start_for(FixedWaitPolicy()) is None  # (baselines do not pace)
+
+
+def test_of_the_waiters_only_those_whose_turn_comes_too_late_leave_at_once():
+    """Paced at 0.1 sends/s with 15 s left: the first waiter's turn (10 s) comes in time, it
+    waits; the second's (20 s) does not: it leaves at once, to be handed back."""
+    clock = [50.0]
+    limiter = ShareLimiter(clock=lambda: clock[0])
+    pacer = limiter.pacer
+    pacer._rate, pacer._slow, pacer._fresh = 0.1, False, False
+    pacer._last_send = pacer._cut_at = pacer._grown_at = clock[0]
+    policy = ShareLimiterPolicy(limiter)
+    gate = StartGate(
+        concurrency_for(policy, 4),
+        earliest_start=earliest_start_for(policy),
+        recheck=0.01,
+        clock=lambda: clock[0],  # (one clock for both: time moves only when the test says)
+    )
+    latest = clock[0] + 15.0
+    first = threading.Thread(target=gate.enter, args=(latest,), daemon=True)
+    first.start()
+    wait_for(lambda: gate._waiting, 10, "the first waiter")
+    gate.enter(latest)  # the second: place 1, its turn 20 s away: goes at once
+    assert gate.in_progress == 1
+    assert first.is_alive()  # the first still waits for its turn
+    gate.leave()  # (the second is handed back)
+    clock[0] += 10.0  # the first's turn comes
+    first.join(10)
+    assert not first.is_alive()
+    assert gate.in_progress == 1

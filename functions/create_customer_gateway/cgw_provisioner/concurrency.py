@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from itertools import count
 
 from .retry import RetryPolicy
 
@@ -24,7 +25,7 @@ class StartGate:
         self,
         allowed: Callable[[], int],
         *,
-        earliest_start: Callable[[], float] | None = None,
+        earliest_start: Callable[[int], float] | None = None,
         recheck: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -32,25 +33,33 @@ class StartGate:
         self._earliest_start = earliest_start
         self._turns = threading.Condition()
         self._in_progress = 0
+        self._waiting: list[int] = []  # the tickets of the threads waiting, first come first
+        self._tickets = count()
 
     @property
     def in_progress(self) -> int:
         return self._in_progress
 
     def enter(self, latest: float) -> None:
-        """Wait for a slot, but not beyond `latest`, nor at all when `earliest_start` says no
-        message can start before `latest` (then go ahead anyway: the message's own deadline
-        checks decide what it may still do, and nothing waits for nothing)."""
+        """Wait for a slot, but not beyond `latest`, nor at all when `earliest_start` says
+        this message (with the waiters ahead of it) cannot start before `latest`: then go ahead
+        anyway, the message's own deadline checks decide what it may still do (the limiter
+        hands it back at once), and nothing holds the invocation open waiting for nothing."""
         with self._turns:
-            while self._in_progress >= self._allowed():
-                remaining = latest - self._clock()
-                if remaining <= 0 or self._too_late(latest):
-                    break
-                self._turns.wait(min(self._recheck, remaining))
+            ticket = next(self._tickets)
+            self._waiting.append(ticket)
+            try:
+                while self._in_progress >= self._allowed():
+                    remaining = latest - self._clock()
+                    if remaining <= 0 or self._too_late(latest, self._waiting.index(ticket)):
+                        break
+                    self._turns.wait(min(self._recheck, remaining))
+            finally:
+                self._waiting.remove(ticket)
             self._in_progress += 1
 
-    def _too_late(self, latest: float) -> bool:
-        return self._earliest_start is not None and self._earliest_start() > latest
+    def _too_late(self, latest: float, ahead: int) -> bool:
+        return self._earliest_start is not None and self._earliest_start(ahead) > latest
 
     def leave(self) -> None:
         with self._turns:
@@ -63,7 +72,8 @@ def concurrency_for(policy: RetryPolicy, workers: int) -> Callable[[], int]:
     return lambda: policy.concurrency(workers)
 
 
-def earliest_start_for(policy: RetryPolicy) -> Callable[[], float] | None:
-    """The policy's earliest start, when it paces (baselines do not: None)."""
-    earliest: Callable[[], float] | None = getattr(policy, "earliest_start", None)
+def earliest_start_for(policy: RetryPolicy) -> Callable[[int], float] | None:
+    """The policy's earliest start for the message `place` from the head of the waiters,
+    when it paces (baselines do not: None)."""
+    earliest: Callable[[int], float] | None = getattr(policy, "earliest_start", None)
     return earliest

@@ -97,13 +97,15 @@ class SharePacer:
         self._sends: deque[float] = deque()
         self._grants: deque[float] = deque()
         self._throttles: deque[float] = deque()
-        self._confirmed = 0  # unthrottled round trips of a fresh instance
+        self._confirmed = 0  # unthrottled answers of a fresh instance
         self._fresh = True
         self._call_s = 0.1  # the mean time of one call (moving average)
         # judging a cut by its effect (throttles without retry-after)
         self._unthrottled: list[float | None] = []  # the rate before the cuts being judged
-        self._judged_from = (0.0, 0.0, 0.0)  # (when, sending rate, grant share) at the first
-        self._since_cut = [0, 0]  # sends, throttles since the first of them
+        # (when, sending rate, grant share: None when too few sends measured it) at the first
+        # of the cuts being judged, and the sends and throttles since
+        self._judged_from: tuple[float, float, float | None] = (0.0, 0.0, None)
+        self._since_cut = [0, 0]
         self._independent: float | None = None  # the throttled share judged rate-independent
 
     # -- what the waiting layer asks -------------------------------------------------------
@@ -141,9 +143,9 @@ class SharePacer:
             self._held_at, self._waiting = now, True  # a message waits: demand for more
         return min(workers, in_calls + soon)
 
-    def start_at(self, now: float) -> float:
-        """When `in_flight` lets the next message start, if none is in a call."""
-        return self._turn(now, 0) - self.start_lead
+    def start_at(self, now: float, place: int = 0) -> float:
+        """When `in_flight` lets the message `place` from the head start (none in a call)."""
+        return self._turn(now, place) - self.start_lead
 
     def _turn(self, now: float, place: int) -> float:
         gap = 0.0 if self._rate is None else 1.0 / self._rate
@@ -208,6 +210,8 @@ class SharePacer:
             rate = len(self._sends) / max(span, self.first_span)
         elif len(self._sends) < 3:  # too few sends to measure a rate: the paced rate
             rate = self._rate
+            if not retry_after_s:  # (maybe not about our rate at all, as an outage answering
+                share = self.margin  # 503 to everything: cut gently, or invocations crawl)
         else:  # over the time we were sending: an idle gap before a batch must not count
             span = now - self._sends[0]
             rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
@@ -215,12 +219,13 @@ class SharePacer:
             self._slow = False
         if retry_after_s:
             self._unthrottled = []  # (rate-dependent: not judged)
-        elif not self._unthrottled or self._judged_from[2] <= 0:  # (re)start the judgement
+        elif not self._unthrottled or self._judged_from[2] is None:  # (re)start the judgement
             self._unthrottled = self._unthrottled or [self._rate]  # (at the first measured cut)
             enough = 2 * len(self._sends) >= self.judge_sends
-            self._judged_from = (now, rate, share if enough else 0.0)
+            self._judged_from = (now, rate, share if enough else None)
             self._since_cut = [0, 0]
-        if self._rate is not None:  # (one throttle among a few sends: 1/`share_floor` off)
+        if self._rate is not None and (retry_after_s or len(self._sends) >= 3):  # (one
+            # throttle among a few sends: 1/`share_floor` off)
             share = 1 - len(self._throttles) / max(len(self._sends), self.share_floor)
         factor = min(self.margin, max(self.min_cut, share))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
@@ -239,9 +244,11 @@ class SharePacer:
             return False
         since, rate_before, granted_before = self._judged_from
         rate_since = sends / max(now - since, 1e-9)
-        if granted_before <= 0 or rate_since > self.independent_ratio * rate_before:
+        if granted_before is None or rate_since > self.independent_ratio * rate_before:
             return False  # (not measured, or not slowed down enough to tell)
         granted = 1 - throttles / sends
+        if granted_before == 0:  # everything refused, and still everything at a lower rate: an
+            return granted == 0  # outage, not a limit (a limit grants something at any rate)
         limit_would_give = granted_before * rate_before / rate_since
         return throttles / sends >= self.independent_level and (
             granted - granted_before < 0.5 * (limit_would_give - granted_before)

@@ -164,10 +164,10 @@ class ShareLimiter:
         with self._turns:
             return self.pacer.in_flight(workers, self._clock())
 
-    def start_at(self) -> float:
-        """When the next message may start, on this limiter's clock (SharePacer.start_at)."""
+    def start_at(self, place: int = 0) -> float:
+        """When the message `place` from the head may start, on this limiter's clock."""
         with self._turns:
-            return self.pacer.start_at(self._clock())
+            return self.pacer.start_at(self._clock(), place)
 
     def acquire(self, latest_start: float, since: float | None = None) -> float | None:
         """Wait for this thread's turn to send; the seconds waited, or None (the thread leaves
@@ -282,11 +282,11 @@ class ShareLimiterPolicy:
         """Operations worth running at once (SharePacer.in_flight)."""
         return self.limiter.in_flight(workers)
 
-    def earliest_start(self) -> float:
-        """When the next operation may start: a message that would wait past its deadline
-        leaves the start gate at once (and the limiter hands it back), instead of holding its
-        invocation open until the deadline."""
-        return self.limiter.start_at()
+    def earliest_start(self, place: int = 0) -> float:
+        """When the operation `place` from the head may start: a message that would wait past
+        its deadline leaves the start gate at once (and the limiter hands it back), instead of
+        holding its invocation open until the deadline."""
+        return self.limiter.start_at(place)
 
     def _call_time(self) -> float | None:
         sent = getattr(self._operation, "sent", None)

@@ -119,10 +119,11 @@ def test_share_limiter_policy_times_its_calls():
     )  # (the sleeps' mean, however loaded the machine)
 
 
-def test_a_message_whose_turn_comes_after_its_deadline_does_not_wait_for_it():
-    """Paced at 0.1 sends/s, the next turn is 10 s away: a message with 2 s left leaves the
-    gate at once (the limiter then hands it back) instead of holding the invocation open."""
-    clock = [50.0]
+def _gate_paced_at_a_tenth(
+    clock: list[float],
+) -> tuple[ShareLimiter, ShareLimiterPolicy, StartGate]:
+    """A limiter paced at 0.1 sends/s that has just sent, and a gate that asks it, on one fake
+    clock (time moves only when the test says)."""
     limiter = ShareLimiter(clock=lambda: clock[0])
     pacer = limiter.pacer
     pacer._rate, pacer._slow, pacer._fresh = 0.1, False, False
@@ -131,9 +132,17 @@ def test_a_message_whose_turn_comes_after_its_deadline_does_not_wait_for_it():
     gate = StartGate(
         concurrency_for(policy, 4),
         earliest_start=earliest_start_for(policy),
-        clock=lambda: clock[0],
         recheck=0.001,
+        clock=lambda: clock[0],
     )
+    return limiter, policy, gate
+
+
+def test_a_message_whose_turn_comes_after_its_deadline_does_not_wait_for_it():
+    """Paced at 0.1 sends/s, the next turn is 10 s away: a message with 2 s left leaves the
+    gate at once (the limiter then hands it back) instead of holding the invocation open."""
+    clock = [50.0]
+    limiter, policy, gate = _gate_paced_at_a_tenth(clock)
     assert policy.concurrency(4) == 0
     gate.enter(clock[0] + 2.0)  # returns at once: no clock advance is needed
     assert gate.in_progress == 1
@@ -145,17 +154,7 @@ def test_of_the_waiters_only_those_whose_turn_comes_too_late_leave_at_once():
     """Paced at 0.1 sends/s with 15 s left: the first waiter's turn (10 s) comes in time, it
     waits; the second's (20 s) does not: it leaves at once, to be handed back."""
     clock = [50.0]
-    limiter = ShareLimiter(clock=lambda: clock[0])
-    pacer = limiter.pacer
-    pacer._rate, pacer._slow, pacer._fresh = 0.1, False, False
-    pacer._last_send = pacer._cut_at = pacer._grown_at = clock[0]
-    policy = ShareLimiterPolicy(limiter)
-    gate = StartGate(
-        concurrency_for(policy, 4),
-        earliest_start=earliest_start_for(policy),
-        recheck=0.01,
-        clock=lambda: clock[0],  # (one clock for both: time moves only when the test says)
-    )
+    _, _, gate = _gate_paced_at_a_tenth(clock)
     latest = clock[0] + 15.0
     first = threading.Thread(target=gate.enter, args=(latest,), daemon=True)
     first.start()

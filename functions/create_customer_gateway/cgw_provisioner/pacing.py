@@ -202,7 +202,7 @@ class SharePacer:
 
     # -- the rules -------------------------------------------------------------------------
     def _cut(self, now: float, retry_after_s: float | None) -> None:
-        share = len(self._grants) / max(1, len(self._sends))
+        granted = len(self._grants) / max(1, len(self._sends))
         if self._rate is None and retry_after_s:  # an unpaced burst against a limit: spread
             rate = len(self._sends) / self.window  # over the window (a rough, cautious start)
         elif self._rate is None:  # no retry-after: maybe not our rate's fault, keep more of it
@@ -210,8 +210,6 @@ class SharePacer:
             rate = len(self._sends) / max(span, self.first_span)
         elif len(self._sends) < 3:  # too few sends to measure a rate: the paced rate
             rate = self._rate
-            if not retry_after_s:  # (maybe not about our rate at all, as an outage answering
-                share = self.margin  # 503 to everything: cut gently, or invocations crawl)
         else:  # over the time we were sending: an idle gap before a batch must not count
             span = now - self._sends[0]
             rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
@@ -222,17 +220,27 @@ class SharePacer:
         elif not self._unthrottled or self._judged_from[2] is None:  # (re)start the judgement
             self._unthrottled = self._unthrottled or [self._rate]  # (at the first measured cut)
             enough = 2 * len(self._sends) >= self.judge_sends
-            self._judged_from = (now, rate, share if enough else None)
+            self._judged_from = (now, rate, granted if enough else None)
             self._since_cut = [0, 0]
-        if self._rate is not None and (retry_after_s or len(self._sends) >= 3):  # (one
-            # throttle among a few sends: 1/`share_floor` off)
-            share = 1 - len(self._throttles) / max(len(self._sends), self.share_floor)
-        factor = min(self.margin, max(self.min_cut, share))
+        factor = min(self.margin, max(self.min_cut, self._share_kept(granted, retry_after_s)))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
         if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
             # below `per_call_below` sends/s, per call instead of per second (see the doc)
             self._step = self.probe * self._rate * min(1.0, self._rate / self.per_call_below)
         self._cut_at = self._grown_at = now
+
+    def _share_kept(self, granted: float, retry_after_s: float | None) -> float:
+        """The share of the rate a cut keeps, before the bounds. Unpaced: the share granted.
+        Paced: one minus the share throttled, counted over at least `share_floor` sends (one
+        throttle among a few sends takes 1/`share_floor` off); but a sparse sender's throttle
+        without retry-after keeps `margin` (maybe not about our rate at all: an outage that
+        answers 503 to everything would otherwise pace invocations down to a crawl)."""
+        sends = len(self._sends)
+        if self._rate is None:
+            return granted
+        if sends < 3 and not retry_after_s:
+            return self.margin
+        return 1 - len(self._throttles) / max(sends, self.share_floor)
 
     def _cut_did_not_help(self, now: float) -> bool:
         """Since the first of the cuts without retry-after we have sent at a lower rate, yet

@@ -150,12 +150,15 @@ def test_a_sparse_sender_cuts_by_one_eighth():
     assert pacer.rate == pytest.approx(0.5 * 7 / 8)
 
 
-@pytest.mark.parametrize(("rate", "step"), [(4.0, 0.01 * 4.0), (0.1, 0.01 * 0.1 * 0.1)])
-def test_below_one_send_a_second_the_probe_grows_per_call(rate, step):
-    """At or above 1 send/s the probe adds 1% of the rate per second; below, 1% per call
-    (per second: 1% x rate x rate). A thousand sparse instances then add up to the same
-    probe, relative to the limit, as four busy ones, instead of a flood of throttles."""
-    pacer = SharePacer(probe=0.01, per_call_below=1.0)
+@pytest.mark.parametrize(
+    ("rate", "step"), [(4.0, 0.01 * 4.0), (1.0, 0.01), (0.1, 0.01 * 0.1 * 0.1**0.7)]
+)
+def test_below_one_send_a_second_the_probe_shrinks_faster_than_the_rate(rate, step):
+    """At or above 1 send/s the probe adds 1% of the rate per second; below, 1% x rate x
+    rate^0.7: a thousand sparse instances do not flood the limit with their probes, and the
+    step still shrinks more slowly than a sparse instance's cuts (rate^2), which pulls shares
+    together."""
+    pacer = SharePacer(probe=0.01, per_call_below=1.0, sparse_power=0.7)
     pacer._rate, pacer._slow, pacer._grown_at = rate / (7 / 8), False, 0.0
     pacer.sent(0.5)
     pacer.throttled(0.52, 0.1, 0.02)  # (one send in the window: the paced rate x 7/8)

@@ -36,6 +36,13 @@ class SharePacer:
       after the cut: additive increase, multiplicative decrease. Without demand (nobody
       waited for the pace in the last second) growth stops at twice the sends of the last
       second.
+    - Below `per_call_below` sends a second the step is further multiplied by
+      (rate / `per_call_below`) ** `sparse_power`. A sparse instance's throttles come
+      (rate) times per second and each takes 1/8 of its rate: its decrease goes as rate^2.
+      A step growing as rate^1 (per second) pulls shares together but lets a fleet of many
+      sparse instances probe far faster than its throttles can rein in; as rate^2 (per call)
+      keeps the throttled share the same at any size but has no pull, so shares drift apart
+      and slow instances hand batches back. rate^1.7 keeps a pull towards equal shares.
     - Throttling that does not depend on our rate: a throttle with a retry-after is always
       rate-dependent. Without one, cuts are judged by their effect. Under a fixed limit the
       share of our sends granted rises as our rate falls (granted ~ limit / rate). When, after
@@ -71,6 +78,7 @@ class SharePacer:
         start_lead: float = 0.05,
         share_floor: int = 8,
         per_call_below: float = 1.0,
+        sparse_power: float = 0.7,
     ) -> None:
         self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
         self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
@@ -82,7 +90,7 @@ class SharePacer:
         self.fresh_doubling, self.fresh_s = fresh_doubling, fresh_s
         self.start_lead = start_lead
         self.share_floor = share_floor
-        self.per_call_below = per_call_below
+        self.per_call_below, self.sparse_power = per_call_below, sparse_power
         self._fresh_from: float | None = None  # a fresh instance's first send
         self._fresh_sends = 0
         self._rate: float | None = None  # None: unpaced
@@ -225,8 +233,9 @@ class SharePacer:
         factor = min(self.margin, max(self.min_cut, self._share_kept(granted, retry_after_s)))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
         if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
-            # below `per_call_below` sends/s, per call instead of per second (see the doc)
-            self._step = self.probe * self._rate * min(1.0, self._rate / self.per_call_below)
+            # below `per_call_below` sends/s it shrinks faster than the rate (see the doc)
+            sparse = min(1.0, self._rate / self.per_call_below) ** self.sparse_power
+            self._step = self.probe * self._rate * sparse
         self._cut_at = self._grown_at = now
 
     def _share_kept(self, granted: float, retry_after_s: float | None) -> float:

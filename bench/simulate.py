@@ -103,9 +103,9 @@ class Instance:
 
     def __init__(self, sim: Simulation, policy: str, workers: int, seed: int) -> None:
         self.sim, self.policy, self.workers = sim, policy, workers
-        self.pacer = SharePacer() if policy == "ours" else None
         rng = random.Random(seed)
         self.rand = rng.random
+        self.pacer = SharePacer(rand=random.Random(seed + 1).random) if policy == "ours" else None
         self.baseline = {
             "fixed": FixedWaitPolicy(),
             "full_jitter": FullJitterPolicy(rand=rng.random),

@@ -201,3 +201,25 @@ def test_the_probe_step_follows_the_rate_after_each_cut():
         pacer.sent(1.0 + i * 0.25)
     pacer.throttled(3.0, 0.05, 0.02)
     assert pacer._step == pytest.approx(0.01 * pacer.rate)
+
+
+def _sparse_pacer(rand_value: float, rate: float) -> SharePacer:
+    pacer = SharePacer(jitter=0.1, rand=lambda: rand_value, per_call_below=1.0)
+    pacer._rate, pacer._slow, pacer._fresh, pacer._grown_at = rate, False, False, 10.0
+    pacer._cut_at = 10.0  # (holding: the rate does not grow)
+    pacer.sent(10.0)
+    return pacer
+
+
+@pytest.mark.parametrize(("rand_value", "stretch"), [(0.0, 0.9), (0.5, 1.0), (1.0, 1.1)])
+def test_a_sparse_senders_gaps_are_jittered(rand_value, stretch):
+    """Below 1 send/s the next gap is the pace's x a random factor in [0.9, 1.1]: instances
+    that opened in the same millisecond do not stay in step (all but one throttled each time)."""
+    pacer = _sparse_pacer(rand_value, rate=0.1)
+    assert pacer.turn(10.0, 0) == pytest.approx(10.0 + 10.0 * stretch)
+    assert pacer.turn(10.0, 1) == pytest.approx(10.0 + 10.0 * stretch + 10.0)
+
+
+def test_a_busy_senders_gaps_are_not_jittered():
+    pacer = _sparse_pacer(0.0, rate=4.0)
+    assert pacer.turn(10.0, 0) == pytest.approx(10.25)

@@ -9,7 +9,9 @@ this same class, the one the function ships, on the real clock and on a virtual 
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
+from collections.abc import Callable
 
 
 class SharePacer:
@@ -43,6 +45,14 @@ class SharePacer:
       sparse instances probe far faster than its throttles can rein in; as rate^2 (per call)
       keeps the throttled share the same at any size but has no pull, so shares drift apart
       and slow instances hand batches back. rate^1.7 keeps a pull towards equal shares.
+    - Below `per_call_below` sends a second each gap between sends is stretched or shrunk at
+      random by up to `jitter` (`rand` is injected). A sparse instance's cut takes 1/8 off its
+      paced rate whatever the timing, so instances that opened together (a trigger's first
+      pushes land in the same millisecond) would stay in step for good: their calls arrive
+      together, the first takes the token and the others are throttled, cut alike and
+      arrive together again (simulated, 200 instances on 20 QPS: 41% of the requests
+      dead-lettered in step, none with the jitter). Above one send a second the cut follows
+      each instance's own measured sends, which already sets them apart.
     - Throttling that does not depend on our rate: a throttle with a retry-after is always
       rate-dependent. Without one, cuts are judged by their effect. Under a fixed limit the
       share of our sends granted rises as our rate falls (granted ~ limit / rate). When, after
@@ -79,6 +89,8 @@ class SharePacer:
         share_floor: int = 8,
         per_call_below: float = 1.0,
         sparse_power: float = 0.7,
+        jitter: float = 0.1,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.slow_start, self.window, self.cut_interval = slow_start, window, cut_interval
         self.margin, self.min_cut, self.hold, self.probe = margin, min_cut, hold, probe
@@ -91,6 +103,8 @@ class SharePacer:
         self.start_lead = start_lead
         self.share_floor = share_floor
         self.per_call_below, self.sparse_power = per_call_below, sparse_power
+        self.jitter, self._rand = jitter, rand
+        self._stretch = 1.0  # the gap after the last send, x the pace's (jittered per send)
         self._fresh_from: float | None = None  # a fresh instance's first send
         self._fresh_sends = 0
         self._rate: float | None = None  # None: unpaced
@@ -157,7 +171,7 @@ class SharePacer:
 
     def _turn(self, now: float, place: int) -> float:
         gap = 0.0 if self._rate is None else 1.0 / self._rate
-        turn = max(now, self._last_send + gap, self._pause_until) + place * gap
+        turn = max(now, self._last_send + gap * self._stretch, self._pause_until) + place * gap
         if self._rate is None and self._fresh:  # slow start in time from the first send
             began = now if self._fresh_from is None else self._fresh_from
             doublings = math.log2((self._fresh_sends + place + 1) / self.first_in_flight)
@@ -167,6 +181,10 @@ class SharePacer:
     # -- what happened ---------------------------------------------------------------------
     def sent(self, now: float) -> None:
         self._last_send, self._waiting = now, False
+        if self._rate is not None and self._rate < self.per_call_below:
+            self._stretch = 1.0 + self.jitter * (2.0 * self._rand() - 1.0)
+        else:
+            self._stretch = 1.0
         if self._fresh_from is None:
             self._fresh_from = now
         self._fresh_sends += 1

@@ -158,7 +158,7 @@ def test_below_one_send_a_second_the_probe_shrinks_faster_than_the_rate(rate, st
     rate^0.7: a thousand sparse instances do not flood the limit with their probes, and the
     step still shrinks more slowly than a sparse instance's cuts (rate^2), which pulls shares
     together."""
-    pacer = SharePacer(probe=0.01, per_call_below=1.0, sparse_power=0.7)
+    pacer = SharePacer(probe=0.01, sparse_below=1.0, sparse_power=0.7)
     pacer._rate, pacer._slow, pacer._grown_at = rate / (7 / 8), False, 0.0
     pacer.sent(0.5)
     pacer.throttled(0.52, 0.1, 0.02)  # (one send in the window: the paced rate x 7/8)
@@ -204,7 +204,7 @@ def test_the_probe_step_follows_the_rate_after_each_cut():
 
 
 def _sparse_pacer(rand_value: float, rate: float) -> SharePacer:
-    pacer = SharePacer(jitter=0.1, rand=lambda: rand_value, per_call_below=1.0)
+    pacer = SharePacer(jitter=0.1, rand=lambda: rand_value, sparse_below=1.0)
     pacer._rate, pacer._slow, pacer._fresh, pacer._grown_at = rate, False, False, 10.0
     pacer._cut_at = 10.0  # (holding: the rate does not grow)
     pacer.sent(10.0)

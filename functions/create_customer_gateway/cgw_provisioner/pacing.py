@@ -38,14 +38,14 @@ class SharePacer:
       after the cut: additive increase, multiplicative decrease. Without demand (nobody
       waited for the pace in the last second) growth stops at twice the sends of the last
       second.
-    - Below `per_call_below` sends a second the step is further multiplied by
-      (rate / `per_call_below`) ** `sparse_power`. A sparse instance's throttles come
+    - Below `sparse_below` sends a second the step is further multiplied by
+      (rate / `sparse_below`) ** `sparse_power`. A sparse instance's throttles come
       (rate) times per second and each takes 1/8 of its rate: its decrease goes as rate^2.
       A step growing as rate^1 (per second) pulls shares together but lets a fleet of many
       sparse instances probe far faster than its throttles can rein in; as rate^2 (per call)
       keeps the throttled share the same at any size but has no pull, so shares drift apart
       and slow instances hand batches back. rate^1.7 keeps a pull towards equal shares.
-    - Below `per_call_below` sends a second each gap between sends is stretched or shrunk at
+    - Below `sparse_below` sends a second each gap between sends is stretched or shrunk at
       random by up to `jitter` (`rand` is injected). A sparse instance's cut takes 1/8 off its
       paced rate whatever the timing, so instances that opened together (a trigger's first
       pushes land in the same millisecond) would stay in step for good: their calls arrive
@@ -87,7 +87,7 @@ class SharePacer:
         fresh_s: float = 0.5,
         start_lead: float = 0.05,
         share_floor: int = 8,
-        per_call_below: float = 1.0,
+        sparse_below: float = 1.0,
         sparse_power: float = 0.7,
         jitter: float = 0.1,
         rand: Callable[[], float] = random.random,
@@ -102,7 +102,7 @@ class SharePacer:
         self.fresh_doubling, self.fresh_s = fresh_doubling, fresh_s
         self.start_lead = start_lead
         self.share_floor = share_floor
-        self.per_call_below, self.sparse_power = per_call_below, sparse_power
+        self.sparse_below, self.sparse_power = sparse_below, sparse_power
         self.jitter, self._rand = jitter, rand
         self._stretch = 1.0  # the gap after the last send, x the pace's (jittered per send)
         self._fresh_from: float | None = None  # a fresh instance's first send
@@ -181,7 +181,7 @@ class SharePacer:
     # -- what happened ---------------------------------------------------------------------
     def sent(self, now: float) -> None:
         self._last_send, self._waiting = now, False
-        if self._rate is not None and self._rate < self.per_call_below:
+        if self._rate is not None and self._rate < self.sparse_below:
             self._stretch = 1.0 + self.jitter * (2.0 * self._rand() - 1.0)
         else:
             self._stretch = 1.0
@@ -251,8 +251,8 @@ class SharePacer:
         factor = min(self.margin, max(self.min_cut, self._share_kept(granted, retry_after_s)))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
         if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
-            # below `per_call_below` sends/s it shrinks faster than the rate (see the doc)
-            sparse = min(1.0, self._rate / self.per_call_below) ** self.sparse_power
+            # below `sparse_below` sends/s it shrinks faster than the rate (see the doc)
+            sparse = min(1.0, self._rate / self.sparse_below) ** self.sparse_power
             self._step = self.probe * self._rate * sparse
         self._cut_at = self._grown_at = now
 

@@ -194,6 +194,28 @@ def test_one_throttle_among_a_few_sends_cuts_as_much_as_among_many():
     assert cuts == pytest.approx([7 / 8, 7 / 8])
 
 
+def test_the_cut_that_ends_slow_start_is_the_deepest_whatever_the_share():
+    """Slow start grows until the bucket's saved burst runs out, so by its first throttle the
+    fleet is well above the limit although one throttle among 8 sends reads as 1/8 too much."""
+    pacer = SharePacer(min_cut=0.7, margin=0.95, share_floor=8)
+    _round(pacer, 0.0, 20, throttled=1, retry_after=0.05)  # the first cut: slow start
+    assert pacer._slow
+    assert pacer.rate == pytest.approx(20 / 2.0 * 0.7)  # (none granted yet)
+    now = 2.5  # (the first cut's sends have left the window)
+    for i in range(8):
+        pacer.sent(now + i * 0.1)
+    ending = pacer.rate
+    pacer.throttled(now + 0.8, 0.05, 0.02)  # one throttle among 8 sends
+    assert not pacer._slow
+    sending = min(ending, 8 / 0.8)
+    assert pacer.rate == pytest.approx(sending * 0.7)
+    for i in range(8):  # a later cut with the same share keeps 7/8
+        pacer.sent(now + 3.0 + i * 0.1)
+    before = pacer.rate
+    pacer.throttled(now + 3.8, 0.05, 0.02)
+    assert pacer.rate == pytest.approx(min(before, 8 / 0.8) * 7 / 8)
+
+
 def test_the_probe_step_follows_the_rate_after_each_cut():
     pacer = SharePacer(probe=0.01)
     pacer._rate, pacer._slow, pacer._grown_at = 4.0, False, 0.0

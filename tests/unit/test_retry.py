@@ -376,11 +376,15 @@ def test_no_growth_without_demand():
     _congestion(limiter, clock)
     clock.now += 1.0
     _congestion(limiter, clock)
-    rate = limiter.rate
+    rate, rates = limiter.rate, []
     for _ in range(100):  # successes, but hardly any sends: an idle instance
         clock.now += 0.5
         limiter.on_success()
-    assert limiter.rate == rate  # neither inflated by the idle time nor cut by it
+        rates.append(limiter.rate)
+    # the congestion's sends show demand for one more second (one step), then nothing grows:
+    # neither inflated by the idle time nor cut by it
+    assert rate <= rates[-1] <= rate + limiter.pacer._step * 1.0 + 1e-9
+    assert rates[2:] == [rates[-1]] * 98
 
 
 def test_sends_are_spaced_at_the_rate():

@@ -27,7 +27,10 @@ class SharePacer:
     - A message starts (`in_flight`) only when its turn to send is within `start_lead`:
       waiting untouched in the batch costs nothing and leaves no half-done work.
     - The first throttle paces it and slow start goes on (x `slow_start` per second) from
-      that rough estimate; the next cut ends it.
+      that rough estimate; the next cut ends it, and is the deepest (`min_cut`) whatever the
+      share throttled: slow start went on growing while the bucket's saved burst ran out, so
+      the fleet is well above the limit by then although one throttle among 8 sends reads as
+      1/8 too much (cutting by that share left 4 instances above the limit for 4-5 s).
     - A cut (one per `cut_interval`): rate = the rate we were sending (over the span our sends
       in the window cover) x the share of our sends the service took, bounded to
       [`min_cut`, `margin`], the share measured over at least `share_floor` sends (one
@@ -239,7 +242,8 @@ class SharePacer:
         else:  # over the time we were sending: an idle gap before a batch must not count
             span = now - self._sends[0]
             rate = min(self._rate, len(self._sends) / max(span, 1.0 / self._rate))
-        if self._rate is not None and self._slow:  # the second cut ends slow start
+        exiting = self._rate is not None and self._slow
+        if exiting:  # the second cut ends slow start
             self._slow = False
         if retry_after_s:
             self._unthrottled = []  # (rate-dependent: not judged)
@@ -249,6 +253,8 @@ class SharePacer:
             self._judged_from = (now, rate, granted if enough else None)
             self._since_cut = [0, 0]
         factor = min(self.margin, max(self.min_cut, self._share_kept(granted, retry_after_s)))
+        if exiting:  # slow start overshot while the bucket's saved burst ran out: cut deep
+            factor = self.min_cut
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
         if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
             # below `sparse_below` sends/s it shrinks faster than the rate (see the doc)

@@ -151,14 +151,15 @@ def test_a_sparse_sender_cuts_by_one_eighth():
 
 
 @pytest.mark.parametrize(
-    ("rate", "step"), [(4.0, 0.01 * 4.0), (1.0, 0.01), (0.1, 0.01 * 0.1 * 0.1**0.7)]
+    ("rate", "step"),
+    [(4.0, 0.01 * 4.0), (1.0, 0.01), (0.5, 0.01 * 0.5 * 0.3 * 0.5**0.7), (0.1, 0.003 * 0.1**1.7)],
 )
 def test_below_one_send_a_second_the_probe_shrinks_faster_than_the_rate(rate, step):
-    """At or above 1 send/s the probe adds 1% of the rate per second; below, 1% x rate x
+    """At or above 1 send/s the probe adds 1% of the rate per second; below, 1% x 0.3 x rate x
     rate^0.7: a thousand sparse instances do not flood the limit with their probes, and the
     step still shrinks more slowly than a sparse instance's cuts (rate^2), which pulls shares
     together."""
-    pacer = SharePacer(probe=0.01, sparse_below=1.0, sparse_power=0.7)
+    pacer = SharePacer(probe=0.01, sparse_below=1.0, sparse_power=0.7, sparse_probe=0.3)
     pacer._rate, pacer._slow, pacer._grown_at = rate / (7 / 8), False, 0.0
     pacer.sent(0.5)
     pacer.throttled(0.52, 0.1, 0.02)  # (one send in the window: the paced rate x 7/8)

@@ -83,12 +83,13 @@ def test_sparse_shares_stay_close_enough_that_no_batch_is_dead_lettered():
     """64 instances on 10 QPS: a fair share is 0.16 call/s, 9 of a batch of 10 in an
     invocation's 57 s. Shares that drift apart leave slow instances handing most of their
     batches back until the trigger dead-letters them (4% of the requests when the sparse
-    probe grew per call); with the shipped probe they stay close enough that none is."""
+    probe grew per call); with the shipped probe they stay close enough that none is. The
+    probe's scale (0.3 of the step) sets where the fleet settles: 3% throttled (7.7% at 1)."""
     result = simulate.simulate("ours", instances=64, requests=100_000, limit_qps=10)
     assert result["complete"]
     assert result["dead_lettered"] <= 100  # (0-3 in the seeds tried; 4,160 per call)
     assert result["ratio_to_limit"] >= 0.95
-    assert result["throttled_share"] <= 0.10
+    assert result["throttled_share"] <= 0.05
 
 
 def test_sparse_instances_that_open_together_do_not_stay_in_step():

@@ -42,8 +42,9 @@ class SharePacer:
       waited for the pace in the last second) growth stops at twice the sends of the last
       second.
     - Below `sparse_below` sends a second the step is further multiplied by
-      `sparse_probe` x (rate / `sparse_below`) ** `sparse_power`. A sparse instance's throttles come
-      (rate) times per second and each takes 1/8 of its rate: its decrease goes as rate^2.
+      `sparse_probe` x (rate / `sparse_below`) ** `sparse_power`. A sparse instance's
+      throttles come (rate) times per second and each takes 1/8 of its rate: its decrease
+      goes as rate^2.
       A step growing as rate^1 (per second) pulls shares together but lets a fleet of many
       sparse instances probe far faster than its throttles can rein in; as rate^2 (per call)
       keeps the throttled share the same at any size but has no pull, so shares drift apart

@@ -533,6 +533,39 @@ def shared_quota(
     }
 
 
+PANEL_LATENCIES_S = (0.015, 0.018, 0.02, 0.021, 0.023, 0.025, 0.027, 0.03)
+PANEL_FIRST_PUSHES_S = (0.7, 0.9, 1.0, 1.1, 1.3)
+
+
+def panel(
+    policy: str = "ours",
+    latencies_s: tuple[float, ...] = PANEL_LATENCIES_S,
+    first_pushes_s: tuple[float, ...] = PANEL_FIRST_PUSHES_S,
+    **options: Any,
+) -> dict[str, Any]:
+    """The measured run's shape (4 instances, 10 QPS, 500 requests by default) over a grid of
+    call latencies and first-push delays. One 500-request run's rate is decided mostly by
+    which instance holds the last batch at what share, so a rule is judged on the spread of
+    the grid's runs, not on one run."""
+    options = {"instances": 4, "limit_qps": 10, "requests": 500, **options}
+    runs = [
+        simulate(policy, latency_s=latency, first_push_s=first_push, **options)
+        for latency in latencies_s
+        for first_push in first_pushes_s
+    ]
+    ratios = sorted(run["ratio_to_limit"] for run in runs)
+    throttled = sorted(run["throttled_share"] for run in runs)
+    return {
+        "runs": len(runs),
+        "ratio_mean": round(sum(ratios) / len(ratios), 3),
+        "ratio_worst_tenth": ratios[(len(ratios) - 1) // 10],
+        "ratio_at_least_0_98": sum(ratio >= 0.98 for ratio in ratios),
+        "throttled_mean": round(sum(throttled) / len(throttled), 4),
+        "throttled_at_most_5pct": sum(share <= 0.05 for share in throttled),
+        "latency_p99_s_max": max(run["latency_p99_s"] for run in runs),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.simulate", description=__doc__)
     parser.add_argument("--instances", type=int, default=4)
@@ -543,7 +576,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--background-qps", type=float, default=0.0)
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--batch-concurrency", type=int, default=10)
+    parser.add_argument(
+        "--panel",
+        action="store_true",
+        help="the measured run's shape over 40 latencies and first-push delays: mean and worst",
+    )
     args = parser.parse_args(argv)
+    if args.panel:
+        for policy in args.policies.split(","):
+            print(policy, json.dumps(panel(policy, batch_concurrency=args.batch_concurrency)))
+        return 0
     for policy in args.policies.split(","):
         began = time.perf_counter()
         result = simulate(

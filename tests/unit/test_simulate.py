@@ -100,3 +100,21 @@ def test_sparse_instances_that_open_together_do_not_stay_in_step():
     assert result["complete"]
     assert result["dead_lettered"] == 0
     assert result["ratio_to_limit"] >= 0.9
+
+
+def test_the_panel_summarises_the_runs_of_its_grid():
+    figures = simulate.panel(
+        latencies_s=(0.02,), first_pushes_s=(0.5, 1.0), requests=100, instances=2
+    )
+    runs = [
+        simulate.simulate(
+            "ours", instances=2, limit_qps=10, requests=100, latency_s=0.02, first_push_s=push
+        )
+        for push in (0.5, 1.0)
+    ]
+    ratios = [run["ratio_to_limit"] for run in runs]
+    assert figures["runs"] == 2
+    assert figures["ratio_mean"] == round(sum(ratios) / 2, 3)
+    assert figures["ratio_worst_tenth"] == min(ratios)
+    assert figures["ratio_at_least_0_98"] == sum(ratio >= 0.98 for ratio in ratios)
+    assert figures["latency_p99_s_max"] == max(run["latency_p99_s"] for run in runs)

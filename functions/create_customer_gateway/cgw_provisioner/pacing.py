@@ -258,9 +258,10 @@ class SharePacer:
             enough = 2 * len(self._sends) >= self.judge_sends
             self._judged_from = (now, rate, granted if enough else None)
             self._since_cut = [0, 0]
-        factor = min(self.margin, max(self.min_cut, self._share_kept(granted, retry_after_s)))
         if exiting:  # slow start overshot while the bucket's saved burst ran out: cut deep
             factor = self.min_cut
+        else:
+            factor = min(self.margin, max(self.min_cut, self._share_kept(granted, retry_after_s)))
         self._rate = min(self.max_rate, max(self.min_rate, rate * factor))
         if not self._slow:  # the probe's step follows the rate: AIMD towards equal shares
             # below `sparse_below` sends/s it shrinks faster than the rate (see the doc)

@@ -554,7 +554,7 @@ def panel(
         for first_push in first_pushes_s
     ]
     ratios = sorted(run["ratio_to_limit"] for run in runs)
-    throttled = sorted(run["throttled_share"] for run in runs)
+    throttled = [run["throttled_share"] for run in runs]
     return {
         "runs": len(runs),
         "ratio_mean": round(sum(ratios) / len(ratios), 3),

@@ -44,11 +44,11 @@ class SharePacer:
     - Below `sparse_below` sends a second the step is further multiplied by
       `sparse_probe` x (rate / `sparse_below`) ** `sparse_power`. A sparse instance's
       throttles come (rate) times per second and each takes 1/8 of its rate: its decrease
-      goes as rate^2.
-      A step growing as rate^1 (per second) pulls shares together but lets a fleet of many
-      sparse instances probe far faster than its throttles can rein in; as rate^2 (per call)
-      keeps the throttled share the same at any size but has no pull, so shares drift apart
-      and slow instances hand batches back. rate^1.7 keeps a pull towards equal shares.
+      goes as rate^2. A step growing as rate^1 (per second) pulls shares together but lets a
+      fleet of many sparse instances probe far faster than its throttles can rein in; as
+      rate^2 (per call) keeps the throttled share the same at any size but has no pull, so
+      shares drift apart and slow instances hand batches back. rate^1.7 keeps a pull towards
+      equal shares.
       The fleet settles where probes and cuts balance, at a throttled share of about
       8 x 0.7% x `sparse_probe` x rate^-0.3: `sparse_probe` (0.3) keeps it near 3% at 64
       instances on 10 QPS (8% at 1), where it would otherwise grow with the fleet.

@@ -9,18 +9,62 @@
   localcloud.http_limits to decode with a size limit, instead of werkzeug's dechunker.
 - Nothing here logs a request URI: the WSGI app logs one masked line per request
   (localcloud.log_masking).
+- HTTP/1.1 keep-alive, as the real endpoints offer it (the SDKs pool their connections: the VPC
+  SDK through its requests session, the MNS SDK one connection per client). werkzeug's own
+  writer closes every connection, because after the response it drains whatever the client
+  sent next, which on a kept connection would be the next request. Here the connection is kept
+  only when the body was read to its end (`localcloud.http_limits.buffer_body` marks it), the
+  client did not ask to close, and the answer has a length; anything else (a refused body, a
+  dropped response, an HTTP/1.0 client) is answered and closed as werkzeug does, drain included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import selectors
+import socket
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.serving import DechunkedInput, WSGIRequestHandler
 
+from localcloud.http_limits import BODY_READ
+
 log = logging.getLogger("localcloud")
 
 DEFAULT_READ_TIMEOUT_S = 30.0
+_NO_BODY = frozenset({204, 304})  # (and 1xx) carry no body and no Content-Length
+_DRAIN_LIMIT = 1 << 30  # what a closing connection reads of an unread body, at most
+
+
+class Connections:
+    """The server's open connections, so that stopping the server also ends the kept ones (a
+    stopped localcloud must not go on answering on a connection a client pooled)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self.closing = False
+        self.accepted = 0  # connections accepted so far
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.add(sock)
+            self.accepted += 1
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+
+    def close_all(self) -> None:
+        with self._lock:
+            self.closing = True
+            socks, self._open = list(self._open), set()
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class RequestHandler(WSGIRequestHandler):
@@ -34,6 +78,76 @@ class RequestHandler(WSGIRequestHandler):
             self.server, "localcloud_read_timeout", DEFAULT_READ_TIMEOUT_S
         )
         super().setup()
+        # A kept connection's answer goes out in two writes (head, body): without NODELAY
+        # the second waits for the client's delayed ACK of the first (40 ms on Linux).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connections = getattr(self.server, "localcloud_connections", None)
+        if connections is not None:
+            connections.add(self.connection)
+
+    def finish(self) -> None:
+        connections = getattr(self.server, "localcloud_connections", None)
+        if connections is not None:
+            connections.discard(self.connection)
+        super().finish()
+
+    def run_wsgi(self) -> None:
+        """One request: run the app, answer with a Content-Length, keep the connection when
+        the next request can be read from it (see the module docstring)."""
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        try:
+            status, headers, body = _call(self.server.app, environ)
+        except ConnectionError as exc:  # the app dropped the connection (a fault rule)
+            self.close_connection = True
+            self.connection_dropped(exc, environ)
+            return
+        except Exception:
+            log.exception("localcloud failed to answer a request")
+            status, headers = "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]
+            body = b"localcloud failed to answer this request"
+            environ.pop(BODY_READ, None)
+        connections = getattr(self.server, "localcloud_connections", None)
+        keep = (
+            not self.close_connection
+            and environ.get(BODY_READ) is True
+            and not (connections is not None and connections.closing)
+        )
+        self._answer(status, headers, body, keep)
+        if not keep:
+            self.close_connection = True
+            self._drain()
+
+    def _answer(self, status: str, headers: list[tuple[str, str]], body: bytes, keep: bool) -> None:
+        code_text, _, reason = status.partition(" ")
+        code = int(code_text)
+        self.send_response(code, reason)
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        if not (100 <= code < 200 or code in _NO_BODY):
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "keep-alive" if keep else "close")
+        self.end_headers()
+        if body and self.command != "HEAD" and not (100 <= code < 200 or code in _NO_BODY):
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def _drain(self) -> None:
+        """Read what the client still sends of a body nobody read, so that it sees the answer
+        rather than a reset (werkzeug's behaviour on the connections it closes)."""
+        read = 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            try:
+                while read < _DRAIN_LIMIT and selector.select(timeout=0.01):
+                    data = self.rfile.read1(1 << 20)
+                    if not data:
+                        break
+                    read += len(data)
+            except OSError:
+                pass
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
@@ -55,3 +169,23 @@ class RequestHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app to the end: (status, headers, the whole body). localcloud's answers are
+    small and built in memory, so a length is always known."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+        return lambda data: None  # (the legacy write callable: unused by localcloud)
+
+    chunks: Iterable[bytes] = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    return status, headers, body

@@ -38,6 +38,7 @@ VPC_MAX_BODY = 1 * MIB
 # The admin API: fault rules as JSON.
 ADMIN_MAX_BODY = 1 * MIB
 
+BODY_READ = "localcloud.body_read"  # environ key: the body was read to its end
 _MAX_CHUNK_LINE = 1024  # chunk size plus extensions; real clients send a few bytes
 _MAX_TRAILER_LINES = 64
 _READ_BLOCK = 64 * KIB
@@ -124,6 +125,7 @@ def buffer_body(environ: dict[str, Any], limit: int) -> bytes:
     environ.pop("wsgi.input_terminated", None)
     environ.pop("HTTP_TRANSFER_ENCODING", None)
     environ.pop("localcloud.chunked", None)
+    environ[BODY_READ] = True  # the connection is at the next request (keep-alive is safe)
     return body
 
 

@@ -28,7 +28,7 @@ from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SEC
 from localcloud.faults import FaultEngine, FaultRuleError
 from localcloud.fc.models import FcBackend
 from localcloud.fc.responses import FcResponses
-from localcloud.http_handler import DEFAULT_READ_TIMEOUT_S, RequestHandler
+from localcloud.http_handler import DEFAULT_READ_TIMEOUT_S, Connections, RequestHandler
 from localcloud.mns.models import MnsBackend
 from localcloud.mns.responses import MnsResponses
 from localcloud.template import Deployment, deploy
@@ -86,6 +86,7 @@ class LocalCloud:
         self._read_timeout = read_timeout
         self._admin_hosts: frozenset[str] = frozenset()
         self._server: BaseWSGIServer | None = None
+        self._connections = Connections()
         self._thread: threading.Thread | None = None
         backends = self.cloud.backends
         backends.install(
@@ -107,6 +108,8 @@ class LocalCloud:
         )
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._server.localcloud_read_timeout = self._read_timeout  # type: ignore[attr-defined]
+        self._connections = Connections()
+        self._server.localcloud_connections = self._connections  # type: ignore[attr-defined]
         host, port = self._server.server_address[:2]
         self.cloud.base_url = f"http://{host!s}:{port}"
         loopback = admin_guard.is_loopback(self._host)
@@ -150,6 +153,7 @@ class LocalCloud:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._connections.close_all()  # kept-alive connections end with the server
             self._server = None
 
     def __enter__(self) -> LocalCloud:
@@ -162,6 +166,11 @@ class LocalCloud:
     def urls(self) -> dict[str, str]:
         base = self.cloud.base_url
         return {"vpc": base, "mns": base, "fc": base, "admin": f"{base}/_localcloud"}
+
+    @property
+    def connections_accepted(self) -> int:
+        """Connections accepted since start (kept-alive ones count once)."""
+        return self._connections.accepted
 
     def ready_info(self) -> dict[str, Any]:
         default = self.cloud.credentials.all()[0]

@@ -157,7 +157,9 @@ def parse_response(raw: bytes) -> tuple[int, dict, bytes]:
 
 
 def request_head(cloud: Process, method: str, path: str, **headers: str) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {cloud.host}"]
+    """A request head that asks localcloud to close after its answer (`exchange` reads to EOF;
+    a kept connection would only end at the read timeout)."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {cloud.host}", "Connection: close"]
     lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
@@ -478,6 +480,7 @@ def _admin(cloud: Process, method: str, route: str, body: bytes = b"", **headers
         fields["Content_Type"] = "application/json"
     fields.update(headers)
     lines = [f"{method} /_localcloud/{route} HTTP/1.1", f"Content-Length: {len(body)}"]
+    lines.append("Connection: close")  # (read to EOF by `exchange`)
     lines += [
         f"{name.replace('_', '-')}: {value}" for name, value in fields.items() if value is not None
     ]

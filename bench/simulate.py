@@ -49,7 +49,7 @@ from cgw_provisioner.retry import (
 
 POLICIES = ("ours", "fixed", "full_jitter")  # (botocore's adaptive: measured only, see docs)
 FC_TIMEOUT_S, DEADLINE_MARGIN_S = 60.0, 3.0  # template.yml's timeout, the function's default
-# The measured run's trigger (bench/stack.py, batch window 1 s) pushes its first batches about a
+# The measured run's trigger (tools/stack.py, batch window 1 s) pushes its first batches about a
 # second after the requests are queued; its created/s counts from the queueing.
 TRIGGER_FIRST_PUSH_S = 1.0
 

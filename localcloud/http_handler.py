@@ -123,14 +123,18 @@ class RequestHandler(WSGIRequestHandler):
         code_text, _, reason = status.partition(" ")
         code = int(code_text)
         self.send_response(code, reason)
+        length = str(len(body))
         for key, value in headers:
-            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+            if key.lower() == "content-length" and self.command == "HEAD":
+                length = value  # a HEAD answer states the length a GET's body would have
+            elif key.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(key, value)
-        if not (100 <= code < 200 or code in _NO_BODY):
-            self.send_header("Content-Length", str(len(body)))
+        has_body = not (100 <= code < 200 or code in _NO_BODY)
+        if has_body:
+            self.send_header("Content-Length", length)
         self.send_header("Connection", "keep-alive" if keep else "close")
         self.end_headers()
-        if body and self.command != "HEAD" and not (100 <= code < 200 or code in _NO_BODY):
+        if body and has_body and self.command != "HEAD":
             self.wfile.write(body)
         self.wfile.flush()
 

@@ -135,3 +135,18 @@ def test_the_sdks_pools_reuse_their_connections(cloud):
         queue.send_message(Message("hello"))
     # one: the VPC client's first call (the MNS client's connection is open already)
     assert cloud.connections_accepted - accepted_before == 1
+
+
+def test_a_head_answer_states_the_length_and_the_connection_goes_on(cloud):
+    conn = _connection(cloud)
+    conn.request("GET", "/_localcloud/no-such-route")
+    got = conn.getresponse().read()  # {"error": "no admin route GET /_localcloud/..."}
+    conn.request("HEAD", "/_localcloud/no-such-route")
+    head = conn.getresponse()
+    assert head.read() == b""
+    # the length of the body the app built for this HEAD (its message names the method), not 0
+    assert int(head.getheader("Content-Length")) == len(got.replace(b" GET ", b" HEAD "))
+    conn.request("GET", "/_localcloud/health")  # the same connection: no body was left behind
+    assert conn.getresponse().status == 200
+    assert cloud.connections_accepted == 1
+    conn.close()

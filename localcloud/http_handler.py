@@ -91,6 +91,11 @@ class RequestHandler(WSGIRequestHandler):
             connections.discard(self.connection)
         super().finish()
 
+    def handle_one_request(self) -> None:
+        # A kept connection's next request: log_request must not see the last one's environ.
+        vars(self).pop("environ", None)
+        super().handle_one_request()
+
     def run_wsgi(self) -> None:
         """One request: run the app, answer with a Content-Length, keep the connection when
         the next request can be read from it (see the module docstring)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -150,3 +151,34 @@ def test_a_head_answer_states_the_length_and_the_connection_goes_on(cloud):
     assert conn.getresponse().status == 200
     assert cloud.connections_accepted == 1
     conn.close()
+
+
+def test_a_bad_request_line_after_a_good_one_is_answered_and_logged_as_such(cloud, caplog):
+    host, port = cloud.cloud.base_url.removeprefix("http://").split(":")
+    good = f"GET /_localcloud/health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    with (
+        caplog.at_level(logging.DEBUG, logger="localcloud"),
+        socket.create_connection((host, int(port)), timeout=5) as sock,
+    ):
+        sock.sendall(good)
+        first = _one_answer(sock)
+        sock.sendall(b"GET / HTTP/1.1 extra\r\n\r\n")  # the same, kept connection
+        answer = b""
+        while block := sock.recv(65536):
+            answer += block
+    assert first.startswith(b"HTTP/1.1 200")
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert "unparsable request line" in caplog.text
+
+
+def _one_answer(sock: socket.socket) -> bytes:
+    """Read exactly one answer (head and Content-Length body) from a kept connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    assert len(body) == length  # nothing of a next answer came with it
+    return head + b"\r\n\r\n" + body

@@ -12,10 +12,11 @@
 - HTTP/1.1 keep-alive, as the real endpoints offer it (the SDKs pool their connections: the VPC
   SDK through its requests session, the MNS SDK one connection per client). werkzeug's own
   writer closes every connection, because after the response it drains whatever the client
-  sent next, which on a kept connection would be the next request. Here the connection is kept
-  only when the body was read to its end (`localcloud.http_limits.buffer_body` marks it), the
-  client did not ask to close, and the answer has a length; anything else (a refused body, a
-  dropped response, an HTTP/1.0 client) is answered and closed as werkzeug does, drain included.
+  sent next, which on a kept connection would be the next request. Here every answer has a
+  Content-Length, and the connection is kept only when the body was read to its end
+  (`localcloud.http_limits.buffer_body` marks it) and the client did not ask to close (HTTP/1.0
+  asks by default); anything else (a refused body, a dropped response) is answered and closed
+  as werkzeug does, drain included. Answers go out with TCP_NODELAY.
 """
 
 from __future__ import annotations

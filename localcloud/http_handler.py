@@ -82,15 +82,18 @@ class RequestHandler(WSGIRequestHandler):
         # A kept connection's answer goes out in two writes (head, body): without NODELAY
         # the second waits for the client's delayed ACK of the first (40 ms on Linux).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connections = getattr(self.server, "localcloud_connections", None)
-        if connections is not None:
-            connections.add(self.connection)
+        if self._connections is not None:
+            self._connections.add(self.connection)
 
     def finish(self) -> None:
-        connections = getattr(self.server, "localcloud_connections", None)
-        if connections is not None:
-            connections.discard(self.connection)
+        if self._connections is not None:
+            self._connections.discard(self.connection)
         super().finish()
+
+    @property
+    def _connections(self) -> Connections | None:
+        """The server's open connections (LocalCloud sets them; a bare werkzeug server not)."""
+        return getattr(self.server, "localcloud_connections", None)
 
     def handle_one_request(self) -> None:
         # A kept connection's next request: log_request must not see the last one's environ.
@@ -114,11 +117,10 @@ class RequestHandler(WSGIRequestHandler):
             status, headers = "500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]
             body = b"localcloud failed to answer this request"
             environ.pop(BODY_READ, None)
-        connections = getattr(self.server, "localcloud_connections", None)
         keep = (
             not self.close_connection
             and environ.get(BODY_READ) is True
-            and not (connections is not None and connections.closing)
+            and not (self._connections is not None and self._connections.closing)
         )
         self._answer(status, headers, body, keep)
         if not keep:

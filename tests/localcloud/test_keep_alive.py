@@ -32,9 +32,13 @@ def cloud() -> Iterator[LocalCloud]:
         yield running
 
 
-def _connection(cloud: LocalCloud) -> http.client.HTTPConnection:
+def _address(cloud: LocalCloud) -> tuple[str, int]:
     host, port = cloud.cloud.base_url.removeprefix("http://").split(":")
-    return http.client.HTTPConnection(host, int(port), timeout=5)
+    return host, int(port)
+
+
+def _connection(cloud: LocalCloud) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(*_address(cloud), timeout=5)
 
 
 def _fault_rules(conn: http.client.HTTPConnection, body: bytes = b"[]") -> http.client.HTTPResponse:
@@ -84,10 +88,10 @@ def test_an_unread_body_closes_the_connection_after_the_answer(cloud):
 
 
 def test_a_client_asking_to_close_or_speaking_http_1_0_is_closed(cloud):
-    host, port = cloud.cloud.base_url.removeprefix("http://").split(":")
+    host, port = _address(cloud)
     for head in ("HTTP/1.1\r\nConnection: close", "HTTP/1.0"):
         request = f"GET /_localcloud/health {head}\r\nHost: {host}:{port}\r\n\r\n".encode()
-        with socket.create_connection((host, int(port)), timeout=5) as sock:
+        with socket.create_connection((host, port), timeout=5) as sock:
             sock.sendall(request)
             answer = b""
             while block := sock.recv(65536):  # to EOF: localcloud closes
@@ -154,11 +158,11 @@ def test_a_head_answer_states_the_length_and_the_connection_goes_on(cloud):
 
 
 def test_a_bad_request_line_after_a_good_one_is_answered_and_logged_as_such(cloud, caplog):
-    host, port = cloud.cloud.base_url.removeprefix("http://").split(":")
+    host, port = _address(cloud)
     good = f"GET /_localcloud/health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     with (
         caplog.at_level(logging.DEBUG, logger="localcloud"),
-        socket.create_connection((host, int(port)), timeout=5) as sock,
+        socket.create_connection((host, port), timeout=5) as sock,
     ):
         sock.sendall(good)
         first = _one_answer(sock)

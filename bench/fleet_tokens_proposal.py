@@ -1,0 +1,329 @@
+"""A proposal, simulated only: the fleet shares one pool of send tokens kept in an MNS queue.
+
+Not shipped: the function paces with `cgw_provisioner.pacing.SharePacer`, one instance at a
+time. What is proposed (docs/decisions/0013-fleet-token-queue.md):
+
+- a token is a message in a queue. A call needs one: the instance receives it (it turns
+  invisible for `hidden_s`), calls, and on a grant deletes it and sends it again with a
+  delay of `reuse_after_s` (1 s). The fleet can make at most as many calls in a second as
+  the pool holds tokens, however many instances share it and whichever of them are busy.
+  (`resend=False`: never deleted on a grant, back when its visibility ends; MNS throttles
+  a client that receives without deleting, so this is modelled only for comparison);
+- a throttle with a retry-after deletes the token the call used (the pool shrinks by one);
+- a grant whose message had to wait for its token (demand above the pool) adds one with
+  probability `probe` (the pool grows by about `probe` x its size a second while it is short);
+- until an instance sees its first throttle, each of its grants adds one (the pool doubles
+  every second: a fleet-wide slow start from `first_tokens`).
+
+The rest is bench.simulate's model (trigger, batches, deadlines, the API's token bucket, the
+shipped retry delay), so the figures compare with the shipped pacer's on the same runs:
+
+python -m bench.fleet_tokens_proposal --panel
+python -m bench.fleet_tokens_proposal --instances 1000 --limit-qps 100 --requests 100000
+python -m bench.fleet_tokens_proposal --shared-quota
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import statistics
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+from bench import simulate as sim
+from cgw_provisioner.retry import MIN_CALL_SECONDS, ErrorClass, give_up, retry_delay
+
+POLICY = "fleet_tokens"
+
+Granted = Callable[[float, int], None]  # (now, token): a receive came back with a token
+Live = Callable[[], bool]  # is the asker still waiting (its invocation not over)
+
+
+@dataclass(frozen=True)
+class PoolRules:
+    reuse_after_s: float = 1.0  # a granted call's token is sent again with this delay
+    hidden_s: float = 5.0  # the queue's visibility timeout: an instance that dies holding a
+    # token gives it back this long after receiving it
+    resend: bool = True  # False: tokens are never deleted on a grant but come back when their
+    # visibility (`reuse_after_s`) ends; MNS throttles a client that receives without deleting
+    receive_s: float = 0.005  # a ReceiveMessage round trip (a SendMessage takes as long)
+    probe: float = 0.02  # chance that a grant which waited for its token adds one
+    first_tokens: int = 1  # the pool of a fresh deployment
+
+
+class TokenPool:
+    """The token queue: who asked first gets the next visible token (a long poll)."""
+
+    def __init__(self, simulation: sim.Simulation, rules: PoolRules) -> None:
+        self.simulation, self.rules = simulation, rules
+        self._ids = count()
+        self.visible_at: dict[int, float] = {}  # token -> when it is visible again
+        self._heap: list[tuple[float, int]] = []  # (visible_at, token), stale entries skipped
+        self._asks: list[tuple[float, int, Granted, Live]] = []  # (asked at, order, ...)
+        self._order = count()
+        self._wake_at = math.inf
+        self.waited: dict[int, bool] = {}  # token -> did its last receive wait for it
+        self.peak = 0
+        for _ in range(rules.first_tokens):
+            self.add(0.0)
+
+    def __len__(self) -> int:
+        return len(self.visible_at)
+
+    def add(self, now: float) -> None:
+        token = next(self._ids)
+        self._show(now, now, token)
+        self.peak = max(self.peak, len(self))
+
+    def delete(self, now: float, token: int) -> None:
+        """A throttled call's token leaves the pool; the last one never does."""
+        if len(self) > 1:
+            self.visible_at.pop(token, None)
+        elif self.rules.resend:
+            self.send_again(now, token)
+
+    def send_again(self, now: float, token: int, delay_s: float | None = None) -> None:
+        """The token is deleted and sent again, visible after `delay_s` (DelaySeconds; a
+        granted call's token after `reuse_after_s`, an unused one at once)."""
+        delay_s = self.rules.reuse_after_s if delay_s is None else delay_s
+        self._show(now, now + self.rules.receive_s + delay_s, token)
+
+    def ask(self, now: float, granted: Granted, live: Live) -> None:
+        """A receive that waits for a token; it is dropped, unserved, once `live` says no
+        (an invocation that ends cancels its receives)."""
+        heapq.heappush(self._asks, (now, next(self._order), granted, live))
+        self._serve(now)
+
+    def _show(self, now: float, at: float, token: int) -> None:
+        self.visible_at[token] = at
+        heapq.heappush(self._heap, (at, token))
+        self._serve(now)
+
+    def _serve(self, now: float) -> None:
+        while self._asks and self._heap:
+            at, token = self._heap[0]
+            if self.visible_at.get(token) != at:  # deleted, or hidden again since
+                heapq.heappop(self._heap)
+                continue
+            if not self._asks[0][3]():
+                heapq.heappop(self._asks)
+                continue
+            if at > now:
+                if at < self._wake_at:
+                    self._wake_at = at
+                    self.simulation.at(at, self._on_wake)
+                return
+            heapq.heappop(self._heap)
+            asked, _, granted, _ = heapq.heappop(self._asks)
+            self.waited[token] = now > asked + 1e-9
+            rules = self.rules
+            hidden_until = now + (rules.hidden_s if rules.resend else rules.reuse_after_s)
+            self.visible_at[token] = hidden_until
+            heapq.heappush(self._heap, (hidden_until, token))
+            self.simulation.at(now + self.rules.receive_s, granted, token)
+
+    def _on_wake(self, now: float) -> None:
+        self._wake_at = math.inf
+        self._serve(now)
+
+
+class TokenInstance(sim.Instance):
+    """An instance whose messages wait (not started) until a token comes for them."""
+
+    def __init__(self, simulation: TokenSimulation, workers: int, seed: int) -> None:
+        super().__init__(simulation, "fixed", workers, seed)
+        self.pool = simulation.pool
+        self.baseline = None
+        self.fresh = True  # no throttle seen yet: every grant adds a token
+        self.ready: list[sim.Message] = []  # throttled, due for another call
+        self.invocation = 0
+
+    def take(self, now: float, messages: list[sim.Message]) -> None:
+        deadline = now + sim.FC_TIMEOUT_S - sim.DEADLINE_MARGIN_S
+        self.batch = sim.Batch(messages, deadline, len(messages))
+        self.invocation += 1
+        for message in messages:
+            message.pushes += 1
+            self._ask(now)
+        self.waiting.extend(messages)
+        self.sim.at(deadline - MIN_CALL_SECONDS, self._on_deadline, self.invocation)
+
+    def step(self, now: float) -> None:
+        """(bench.simulate's step paces; here the pool does.)"""
+
+    def _ask(self, now: float) -> None:
+        invocation = self.invocation
+        self.pool.ask(
+            now,
+            lambda at, token: self._got(at, token, invocation),
+            lambda: invocation == self.invocation and self.batch is not None,
+        )
+
+    def _got(self, now: float, token: int, invocation: int) -> None:
+        if self.ready and invocation == self.invocation:
+            message = self.ready.pop(0)
+        elif self.waiting and invocation == self.invocation:
+            message = self.waiting.popleft()
+            self.in_progress += 1
+            message.began = message.started = message.started or now
+            message.attempt = 0
+        else:  # nothing left to call: the token goes back unused
+            if self.pool.rules.resend:
+                self.pool.send_again(now, token, 0.0)
+            return
+        message.attempt += 1
+        waited = self.pool.waited.get(token, True)
+        granted, retry_after = self.sim.api_call(now, mine=True)
+        answer = (message, granted, retry_after, token, waited)
+        self.sim.at(now + self.sim.latency_s, self._on_answer, *answer)
+
+    def _on_answer(
+        self,
+        now: float,
+        message: sim.Message,
+        granted: bool,
+        retry_after: float | None,
+        token: int,
+        waited: bool,
+    ) -> None:
+        if granted:
+            if self.pool.rules.resend:
+                self.pool.send_again(now, token)
+            if self.fresh or (waited and self.rand() < self.pool.rules.probe):
+                self.pool.add(now)
+            self.sim.created(message)
+            self.sim.at(now + self.sim.publish_s, self.on_published, message)
+            return
+        if retry_after is not None:  # rate-dependent: the pool is too big
+            self.fresh = False
+            self.pool.delete(now, token)
+        delay = retry_delay(message.attempt, ErrorClass.THROTTLING, retry_after, self.rand)
+        left = self.current.deadline - now
+        if give_up(message.attempt, self.sim.max_attempts, delay, left) is None:
+            self.sim.at(now + delay, self._on_due, message, self.invocation)
+        else:
+            self.hand_back(now, message)
+
+    def _on_due(self, now: float, message: sim.Message, invocation: int) -> None:
+        if invocation == self.invocation and self.batch is not None:
+            self.ready.append(message)
+            self._ask(now)
+
+    def on_published(self, now: float, message: sim.Message) -> None:
+        self.sim.published(now, message)
+        self.finish_one(now)
+
+    def _on_deadline(self, now: float, invocation: int) -> None:
+        """What has not been called by the deadline goes back to the trigger."""
+        if invocation != self.invocation or self.batch is None:
+            return
+        unstarted, self.waiting = list(self.waiting), deque()
+        self.in_progress += len(unstarted)
+        leftovers, self.ready = self.ready + unstarted, []
+        for message in leftovers:
+            if self.hand_back(now, message):
+                return
+
+
+class TokenSimulation(sim.Simulation):
+    def __init__(self, rules: PoolRules = PoolRules(), **options: Any) -> None:
+        super().__init__(policy="fixed", **options)
+        self.pool = TokenPool(self, rules)
+        workers = options.get("batch_concurrency", 10)
+        seed = options.get("seed", 1)
+        self.idle = [
+            TokenInstance(self, workers, seed * 100_003 + i) for i in range(options["instances"])
+        ]
+
+    def run(self, max_wall_s: float = math.inf) -> dict[str, Any]:
+        out = super().run(max_wall_s)
+        out["tokens_end"], out["tokens_peak"] = len(self.pool), self.pool.peak
+        return out
+
+
+def simulate(
+    policy: str, max_wall_s: float = math.inf, rules: PoolRules = PoolRules(), **options: Any
+) -> dict[str, Any]:
+    """bench.simulate.simulate, plus the proposal as the policy `fleet_tokens`."""
+    if policy == POLICY:
+        return TokenSimulation(rules, **options).run(max_wall_s)
+    return sim.simulate(policy, max_wall_s, **options)
+
+
+def panel(policy: str, rules: PoolRules = PoolRules()) -> dict[str, Any]:
+    """bench.simulate.panel's 40 runs (4 instances, 10 QPS, 500 requests), with medians."""
+    runs = [
+        simulate(
+            policy,
+            rules=rules,
+            instances=4,
+            limit_qps=10,
+            requests=500,
+            latency_s=latency,
+            first_push_s=first_push,
+        )
+        for latency in sim.PANEL_LATENCIES_S
+        for first_push in sim.PANEL_FIRST_PUSHES_S
+    ]
+    ratios = sorted(run["ratio_to_limit"] for run in runs)
+    p99s = [run["latency_p99_s"] for run in runs]
+    return {
+        "runs": len(runs),
+        "ratio_median": statistics.median(ratios),
+        "ratio_worst_tenth": ratios[(len(ratios) - 1) // 10],
+        "ratio_at_least_0_98": sum(ratio >= 0.98 for ratio in ratios),
+        "throttled_mean": round(statistics.mean(r["throttled_share"] for r in runs), 4),
+        "latency_p99_s_median": statistics.median(p99s),
+        "latency_p99_over_1_5_s": sum(p99 > 1.5 for p99 in p99s),
+    }
+
+
+def shared_quota(policy: str, rules: PoolRules = PoolRules()) -> dict[str, Any]:
+    """bench.simulate.shared_quota's shape: another client sends 5 QPS into 10."""
+    result = simulate(
+        policy, rules=rules, instances=4, requests=2000, limit_qps=10, background_qps=5
+    )
+    result["share_of_leftover"] = round(result["created_per_s"] / 5, 3)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fleet_tokens_proposal", description=__doc__
+    )
+    parser.add_argument("--policies", default=f"{POLICY},ours")
+    parser.add_argument("--panel", action="store_true", help="the 40-run 4-instance panel")
+    parser.add_argument("--shared-quota", action="store_true", help="another client at 5 of 10 QPS")
+    parser.add_argument("--instances", type=int, default=4)
+    parser.add_argument("--limit-qps", type=float, default=10)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--probe", type=float, default=PoolRules.probe)
+    parser.add_argument("--receive-ms", type=float, default=PoolRules.receive_s * 1000)
+    args = parser.parse_args(argv)
+    rules = PoolRules(probe=args.probe, receive_s=args.receive_ms / 1000)
+    for policy in args.policies.split(","):
+        if args.panel:
+            figures = panel(policy, rules)
+        elif args.shared_quota:
+            figures = shared_quota(policy, rules)
+        else:
+            figures = simulate(
+                policy,
+                120.0,
+                rules,
+                instances=args.instances,
+                limit_qps=args.limit_qps,
+                requests=args.requests,
+            )
+        print(policy, json.dumps(figures), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

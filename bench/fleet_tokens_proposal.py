@@ -9,7 +9,10 @@ time. What is proposed (docs/decisions/0013-fleet-token-queue.md):
   the pool holds tokens, however many instances share it and whichever of them are busy.
   (`resend=False`: never deleted on a grant, back when its visibility ends; MNS throttles
   a client that receives without deleting, so this is modelled only for comparison);
-- a throttle with a retry-after deletes the token the call used (the pool shrinks by one);
+- a message starts only when a token has come for it; an instance keeps at most `asks`
+  receives open;
+- a throttle with a retry-after deletes the token the call used (the pool shrinks by one;
+  without a retry-after only when `judge` is on and SharePacer judges the throttling ours);
 - a grant whose message had to wait for its token (demand above the pool) adds one with
   probability `probe` (the pool grows by about `probe` x its size a second while it is short);
 - until an instance sees its first throttle, each of its grants adds one (the pool doubles
@@ -29,6 +32,7 @@ import argparse
 import heapq
 import json
 import math
+import random
 import statistics
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +41,7 @@ from itertools import count
 from typing import Any
 
 from bench import simulate as sim
+from cgw_provisioner.pacing import SharePacer
 from cgw_provisioner.retry import MIN_CALL_SECONDS, ErrorClass, give_up, retry_delay
 
 POLICY = "fleet_tokens"
@@ -48,6 +53,13 @@ Live = Callable[[], bool]  # is the asker still waiting (its invocation not over
 @dataclass(frozen=True)
 class PoolRules:
     reuse_after_s: float = 1.0  # a granted call's token is sent again with this delay
+    spread_s: float = 0.0  # ... after a random wait of up to this much more
+    judge: bool = False  # a throttle without retry-after deletes a token unless SharePacer,
+    # fed the same answers, judges it rate-independent (False: it never deletes one)
+    asks: int = 2  # receives an instance keeps open at most (0: one per message waiting)
+    send_on_receive: bool = False  # send the copy as soon as the token is received, not after
+    # the answer (its second then counts from the receive; a throttle deletes the next token
+    # the instance receives instead)
     hidden_s: float = 5.0  # the queue's visibility timeout: an instance that dies holding a
     # token gives it back this long after receiving it
     resend: bool = True  # False: tokens are never deleted on a grant but come back when their
@@ -143,19 +155,35 @@ class TokenInstance(sim.Instance):
         self.fresh = True  # no throttle seen yet: every grant adds a token
         self.ready: list[sim.Message] = []  # throttled, due for another call
         self.invocation = 0
+        self.asking = 0  # receives open
+        # SharePacer as a judge only (it paces nothing here): are throttles without a
+        # retry-after about our rate? Deletions it later judges useless are undone.
+        self.judge = SharePacer(rand=random.Random(seed + 1).random)
+        self.deleted_unjudged = 0
+        self.debt = 0  # tokens to delete (send_on_receive: throttles whose copy was sent)
 
     def take(self, now: float, messages: list[sim.Message]) -> None:
         deadline = now + sim.FC_TIMEOUT_S - sim.DEADLINE_MARGIN_S
         self.batch = sim.Batch(messages, deadline, len(messages))
         self.invocation += 1
+        self.asking = 0  # (the last invocation's receives are cancelled)
         for message in messages:
             message.pushes += 1
-            self._ask(now)
         self.waiting.extend(messages)
+        self._top_up(now)
         self.sim.at(deadline - MIN_CALL_SECONDS, self._on_deadline, self.invocation)
 
     def step(self, now: float) -> None:
         """(bench.simulate's step paces; here the pool does.)"""
+
+    def _top_up(self, now: float) -> None:
+        """Keep one receive open per message that needs a call, at most `asks` of them."""
+        needed = len(self.ready) + len(self.waiting)
+        if self.pool.rules.asks:
+            needed = min(needed, self.pool.rules.asks)
+        while self.asking < needed:
+            self.asking += 1
+            self._ask(now)
 
     def _ask(self, now: float) -> None:
         invocation = self.invocation
@@ -166,6 +194,15 @@ class TokenInstance(sim.Instance):
         )
 
     def _got(self, now: float, token: int, invocation: int) -> None:
+        rules = self.pool.rules
+        if invocation == self.invocation:
+            self.asking -= 1
+        if self.debt and rules.resend:  # a throttle's token, owed: deleted, and ask again
+            self.debt -= 1
+            self.pool.delete(now, token)
+            if invocation == self.invocation and self.batch is not None:
+                self._top_up(now)
+            return
         if self.ready and invocation == self.invocation:
             message = self.ready.pop(0)
         elif self.waiting and invocation == self.invocation:
@@ -177,8 +214,12 @@ class TokenInstance(sim.Instance):
             if self.pool.rules.resend:
                 self.pool.send_again(now, token, 0.0)
             return
+        if rules.resend and rules.send_on_receive:
+            self.pool.send_again(now, token)
+        self._top_up(now)
         message.attempt += 1
         waited = self.pool.waited.get(token, True)
+        self.judge.sent(now)
         granted, retry_after = self.sim.api_call(now, mine=True)
         answer = (message, granted, retry_after, token, waited)
         self.sim.at(now + self.sim.latency_s, self._on_answer, *answer)
@@ -192,17 +233,30 @@ class TokenInstance(sim.Instance):
         token: int,
         waited: bool,
     ) -> None:
+        rules = self.pool.rules
         if granted:
-            if self.pool.rules.resend:
-                self.pool.send_again(now, token)
+            self.judge.granted(now, self.sim.latency_s)
+            if rules.resend and not rules.send_on_receive:
+                spread = self.rand() * self.pool.rules.spread_s
+                self.pool.send_again(now, token, self.pool.rules.reuse_after_s + spread)
             if self.fresh or (waited and self.rand() < self.pool.rules.probe):
                 self.pool.add(now)
             self.sim.created(message)
             self.sim.at(now + self.sim.publish_s, self.on_published, message)
             return
-        if retry_after is not None:  # rate-dependent: the pool is too big
+        self.judge.throttled(now, retry_after, self.sim.latency_s)
+        independent = self.judge.rate_independent or not rules.judge
+        if independent and self.deleted_unjudged:  # the deletions did not help: undo them
+            for _ in range(self.deleted_unjudged):
+                self.pool.add(now)
+            self.deleted_unjudged = 0
+        if retry_after is not None or not independent:  # rate-dependent: the pool is too big
             self.fresh = False
-            self.pool.delete(now, token)
+            self.deleted_unjudged += retry_after is None
+            if rules.resend and rules.send_on_receive:
+                self.debt += 1
+            else:
+                self.pool.delete(now, token)
         delay = retry_delay(message.attempt, ErrorClass.THROTTLING, retry_after, self.rand)
         left = self.current.deadline - now
         if give_up(message.attempt, self.sim.max_attempts, delay, left) is None:
@@ -213,7 +267,7 @@ class TokenInstance(sim.Instance):
     def _on_due(self, now: float, message: sim.Message, invocation: int) -> None:
         if invocation == self.invocation and self.batch is not None:
             self.ready.append(message)
-            self._ask(now)
+            self._top_up(now)
 
     def on_published(self, now: float, message: sim.Message) -> None:
         self.sim.published(now, message)
@@ -248,12 +302,22 @@ class TokenSimulation(sim.Simulation):
 
 
 def simulate(
-    policy: str, max_wall_s: float = math.inf, rules: PoolRules = PoolRules(), **options: Any
+    policy: str,
+    max_wall_s: float = math.inf,
+    rules: PoolRules = PoolRules(),
+    retry_after: bool = True,
+    **options: Any,
 ) -> dict[str, Any]:
-    """bench.simulate.simulate, plus the proposal as the policy `fleet_tokens`."""
+    """bench.simulate.simulate, plus the proposal as the policy `fleet_tokens`.
+    `retry_after=False`: the API's throttles carry no retry-after."""
     if policy == POLICY:
-        return TokenSimulation(rules, **options).run(max_wall_s)
-    return sim.simulate(policy, max_wall_s, **options)
+        simulation: sim.Simulation = TokenSimulation(rules, **options)
+    else:
+        simulation = sim.Simulation(policy=policy, **options)
+    if not retry_after:
+        answer = simulation.api.call
+        simulation.api.call = lambda now: (answer(now)[0], None)  # type: ignore[method-assign]
+    return simulation.run(max_wall_s)
 
 
 def panel(policy: str, rules: PoolRules = PoolRules()) -> dict[str, Any]:
@@ -303,10 +367,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=4)
     parser.add_argument("--limit-qps", type=float, default=10)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--throttle-probability", type=float, default=0.0)
+    parser.add_argument("--no-retry-after", action="store_true", help="throttles without one")
     parser.add_argument("--probe", type=float, default=PoolRules.probe)
     parser.add_argument("--receive-ms", type=float, default=PoolRules.receive_s * 1000)
+    parser.add_argument("--judge", action="store_true", help="PoolRules.judge")
     args = parser.parse_args(argv)
-    rules = PoolRules(probe=args.probe, receive_s=args.receive_ms / 1000)
+    rules = PoolRules(probe=args.probe, receive_s=args.receive_ms / 1000, judge=args.judge)
     for policy in args.policies.split(","):
         if args.panel:
             figures = panel(policy, rules)
@@ -317,9 +384,11 @@ def main(argv: list[str] | None = None) -> int:
                 policy,
                 120.0,
                 rules,
+                not args.no_retry_after,
                 instances=args.instances,
-                limit_qps=args.limit_qps,
+                limit_qps=args.limit_qps or None,
                 requests=args.requests,
+                throttle_probability=args.throttle_probability,
             )
         print(policy, json.dumps(figures), flush=True)
     return 0

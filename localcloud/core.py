@@ -31,13 +31,19 @@ class ServiceError(Exception):
     delay a client should wait. Each service renders it in its own wire format."""
 
     def __init__(
-        self, code: str, status: int, message: str, retry_after_ms: int | None = None
+        self,
+        code: str,
+        status: int,
+        message: str,
+        retry_after_ms: int | None = None,
+        retry_after_header: str = "x-acs-retry-after",
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.status = status
         self.message = message
         self.retry_after_ms = retry_after_ms
+        self.retry_after_header = retry_after_header  # (VPC: faults.RETRY_AFTER_HEADERS)
 
 
 class DropConnection(Exception):

@@ -32,7 +32,11 @@ _RULE_KEYS = {
     "burst",
     "drop_response_after_commit",
     "retry_after_ms",
+    "retry_after_header",
 }
+# How a VPC throttle says when to come back (docs/localcloud.md, "Fault rules"): the header the
+# current SDKs read, the TimeLeft form older SDKs read, or nothing at all.
+RETRY_AFTER_HEADERS = ("x-acs-retry-after", "x-ratelimit-user-api", "x-ratelimit-user", "none")
 _SERVICES = {"vpc", "mns", "fc"}
 
 THROTTLING_USER = ("Throttling.User", 400, "Request was denied due to user flow control.")
@@ -48,6 +52,7 @@ class FaultError:
     code: str
     message: str
     retry_after_ms: int | None = None
+    retry_after_header: str = RETRY_AFTER_HEADERS[0]
 
 
 @dataclass
@@ -117,7 +122,15 @@ def validate_rules(rules: Any) -> list[dict[str, Any]]:
         for key in ("latency_ms", "rate_limit_qps"):
             if key in rule and (not isinstance(rule[key], (int, float)) or rule[key] <= 0):
                 raise FaultRuleError(f"rule {i}: {key} must be a positive number")
+        if rule.get("retry_after_header", RETRY_AFTER_HEADERS[0]) not in RETRY_AFTER_HEADERS:
+            raise FaultRuleError(
+                f"rule {i}: retry_after_header must be one of {RETRY_AFTER_HEADERS}"
+            )
     return rules
+
+
+def _header(rule: dict[str, Any]) -> str:
+    return str(rule.get("retry_after_header", RETRY_AFTER_HEADERS[0]))
 
 
 class FaultEngine:
@@ -161,7 +174,9 @@ class FaultEngine:
                     if wait is None:
                         continue
                     code, status, message = THROTTLING_USER
-                    decision.error = FaultError(status, code, message, max(1, round(wait * 1000)))
+                    decision.error = FaultError(
+                        status, code, message, max(1, round(wait * 1000)), _header(rule)
+                    )
                     decision.rule_index = index
                     return decision
                 decision.rule_index = index
@@ -174,6 +189,7 @@ class FaultEngine:
                     err["code"],
                     err.get("message", err["code"]),
                     err.get("retry_after_ms", rule.get("retry_after_ms")),
+                    _header(rule),
                 )
                 return decision
         return decision

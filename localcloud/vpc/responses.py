@@ -117,7 +117,13 @@ class VpcResponses:
         return lambda: self._answer(exchange, action, handler(self, exchange.parameters))
 
     def fault_error(self, exchange: VpcExchange, fault: FaultError) -> ServiceError:
-        return VpcError(fault.code, fault.status, fault.message, fault.retry_after_ms)
+        return VpcError(
+            fault.code,
+            fault.status,
+            fault.message,
+            fault.retry_after_ms,
+            fault.retry_after_header,
+        )
 
     def internal_error(self, exchange: VpcExchange, exc: Exception) -> ServiceError:
         return VpcError(*INTERNAL_ERROR)
@@ -129,7 +135,12 @@ class VpcResponses:
         body = wire.error_body(exchange.request_id, host, error.code, error.message)
         response = wire.render("Error", body, error.status, exchange.xml)
         if error.retry_after_ms is not None:
-            response.headers["x-acs-retry-after"] = str(max(1, int(error.retry_after_ms)))
+            wait_ms = max(1, int(error.retry_after_ms))
+            header = error.retry_after_header
+            if header == "x-acs-retry-after":
+                response.headers[header] = str(wait_ms)
+            elif header != "none":  # the TimeLeft form (x-ratelimit-user-api, -user)
+                response.headers[header] = f"Limit:1,Remain:0,TimeLeft:{wait_ms}"
         return response
 
     def finish(self, exchange: VpcExchange, response: Response) -> None:

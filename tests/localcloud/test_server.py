@@ -107,6 +107,7 @@ def test_rate_limit_throttles_past_the_rate_with_retry_after():
         {"service": "vpc", "error": {"status": 400}},
         {"service": "vpc", "latency_ms": 1, "probability": 2},
         {"service": "vpc", "latency_ms": 1, "colour": "red"},
+        {"service": "vpc", "rate_limit_qps": 1, "retry_after_header": "Retry-After"},
     ],
 )
 def test_invalid_rules(rule):

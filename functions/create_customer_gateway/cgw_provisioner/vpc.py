@@ -3,8 +3,8 @@ that imports them).
 
 The SDK's own retry is off (AcsClient(auto_retry=False)): retry.py decides. Requests go through
 AcsClient._implementation_of_do_action, the one SDK call that returns the response headers with
-the SDK's own ServerException: do_action_with_exception drops the headers, and the throttling
-answer's `x-acs-retry-after` (milliseconds) lives there. Pinned SDK version: 2.16.1.
+the SDK's own ServerException: do_action_with_exception drops the headers, and a throttling
+answer's retry-after lives there (throttle_headers.py reads it). Pinned SDK version: 2.16.1.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .config import Endpoint
 from .credentials import Credentials
 from .logs import quiet_sdk_loggers
 from .provisioning import VpcApiError
+from .throttle_headers import retry_after_s
 
 quiet_sdk_loggers()  # aliyunsdkcore adds a stream handler of its own at import
 
@@ -125,7 +126,7 @@ class VpcClient:
                 error.get_error_msg(),
                 http_status=error.get_http_status(),
                 request_id=error.get_request_id(),
-                retry_after_s=_retry_after(headers),
+                retry_after_s=retry_after_s(headers),
             )
         try:
             answer = json.loads(body)
@@ -138,15 +139,6 @@ class VpcClient:
         if not isinstance(answer, dict):
             raise VpcApiError("SDK.UnknownServerError", "the answer is not a JSON object")
         return answer
-
-
-def _retry_after(headers: Any) -> float | None:
-    try:
-        value = headers.get("x-acs-retry-after") if headers is not None else None
-        milliseconds = float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-    return milliseconds / 1000 if milliseconds and milliseconds > 0 else None
 
 
 class VpcClients:

@@ -86,3 +86,22 @@ def test_every_request_is_published_once_and_the_pool_settles_near_the_limit(res
     assert result["published"] == result["created"] == 1000
     assert result["created"] <= 10 + 10 * result["virtual_s"]  # the bucket's bound
     assert 8 <= result["tokens_end"] <= 14  # about one token per call a second allowed
+
+
+def test_an_instance_keeps_at_most_asks_receives_open():
+    simulation = proposal.TokenSimulation(
+        proposal.PoolRules(asks=2), instances=3, requests=200, limit_qps=10
+    )
+    instances = list(simulation.idle)
+    most = 0
+    ask = simulation.pool.ask
+
+    def counting(now, granted, live):
+        nonlocal most
+        most = max(most, max(instance.asking for instance in instances))
+        ask(now, granted, live)
+
+    simulation.pool.ask = counting
+    result = simulation.run()
+    assert result["published"] == 200
+    assert most == 2

@@ -4,8 +4,9 @@ Not shipped: the function paces with `cgw_provisioner.pacing.SharePacer`, one in
 time. What is proposed (docs/decisions/0013-fleet-token-queue.md):
 
 - a token is a message in a queue. A call needs one: the instance receives it (it turns
-  invisible for `hidden_s`), calls, and on a grant deletes it and sends it again with a
-  delay of `reuse_after_s` (1 s). The fleet can make at most as many calls in a second as
+  invisible for `hidden_s`), calls, and on a grant holds it until `reuse_after_s` (1 s)
+  after it came, then deletes it and sends it again (`hold=False`: sent again with that
+  delay right after the answer). The fleet can make at most as many calls in a second as
   the pool holds tokens, however many instances share it and whichever of them are busy.
   (`resend=False`: never deleted on a grant, back when its visibility ends; MNS throttles
   a client that receives without deleting, so this is modelled only for comparison);
@@ -57,6 +58,8 @@ class PoolRules:
     judge: bool = False  # a throttle without retry-after deletes a token unless SharePacer,
     # fed the same answers, judges it rate-independent (False: it never deletes one)
     asks: int = 2  # receives an instance keeps open at most (0: one per message waiting)
+    hold: bool = True  # a granted call's token is held and sent back with no delay one
+    # second after it was received, instead of with DelaySeconds=1 after the answer
     send_on_receive: bool = False  # send the copy as soon as the token is received, not after
     # the answer (its second then counts from the receive; a throttle deletes the next token
     # the instance receives instead)
@@ -156,6 +159,7 @@ class TokenInstance(sim.Instance):
         self.ready: list[sim.Message] = []  # throttled, due for another call
         self.invocation = 0
         self.asking = 0  # receives open
+        self.got_at: dict[int, float] = {}  # token -> when this instance received it
         # SharePacer as a judge only (it paces nothing here): are throttles without a
         # retry-after about our rate? Deletions it later judges useless are undone.
         self.judge = SharePacer(rand=random.Random(seed + 1).random)
@@ -222,6 +226,7 @@ class TokenInstance(sim.Instance):
         self.judge.sent(now)
         granted, retry_after = self.sim.api_call(now, mine=True)
         answer = (message, granted, retry_after, token, waited)
+        self.got_at[token] = now
         self.sim.at(now + self.sim.latency_s, self._on_answer, *answer)
 
     def _on_answer(
@@ -238,7 +243,11 @@ class TokenInstance(sim.Instance):
             self.judge.granted(now, self.sim.latency_s)
             if rules.resend and not rules.send_on_receive:
                 spread = self.rand() * self.pool.rules.spread_s
-                self.pool.send_again(now, token, self.pool.rules.reuse_after_s + spread)
+                if rules.hold:  # sent back (no delay) a second after it came
+                    due = self.got_at[token] + rules.reuse_after_s - rules.receive_s
+                    self.pool.send_again(now, token, max(0.0, due - now) + spread)
+                else:
+                    self.pool.send_again(now, token, rules.reuse_after_s + spread)
             if self.fresh or (waited and self.rand() < self.pool.rules.probe):
                 self.pool.add(now)
             self.sim.created(message)

@@ -105,3 +105,19 @@ def test_an_instance_keeps_at_most_asks_receives_open():
     result = simulation.run()
     assert result["published"] == 200
     assert most == 2
+
+
+@pytest.mark.parametrize(("hold", "back_after_s"), [(True, 1.0), (False, 1.0 + 0.3 + 0.005)])
+def test_a_held_token_comes_back_a_second_after_it_came_whatever_the_call_took(hold, back_after_s):
+    simulation = proposal.TokenSimulation(
+        proposal.PoolRules(hold=hold, first_tokens=1, probe=0.0),
+        instances=1,
+        requests=1,
+        limit_qps=10,
+        latency_s=0.3,
+    )
+    (instance,) = simulation.idle
+    instance.fresh = False  # (no slow start: the pool keeps its one token)
+    assert simulation.run()["published"] == 1
+    ((token, visible_at),) = simulation.pool.visible_at.items()
+    assert visible_at == pytest.approx(instance.got_at[token] + back_after_s)

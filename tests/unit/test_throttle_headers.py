@@ -63,3 +63,7 @@ def test_time_left_is_found_wherever_it_stands(milliseconds, others, at, name):
     pairs = [f"{key}:{value}" for key, value in others]
     pairs.insert(min(at, len(pairs)), f"TimeLeft:{milliseconds}")
     assert retry_after_s({name: ",".join(pairs)}) == pytest.approx(milliseconds / 1000)
+
+
+def test_headers_that_are_not_a_mapping_give_no_wait():
+    assert retry_after_s(["x-acs-retry-after", "1500"]) is None  # type: ignore[arg-type]

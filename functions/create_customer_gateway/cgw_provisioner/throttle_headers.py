@@ -1,6 +1,6 @@
 """How long a throttled Alibaba Cloud OpenAPI call asks the caller to wait, from its headers.
 
-Two forms are in use, both in milliseconds (docs/retries.md, "Retry-after"):
+Two forms are in use, both in milliseconds (docs/platform.md, "Throttling headers"):
 
 - `x-acs-retry-after: 1500`, which the current SDKs (darabonba-openapi 0.4.5 and later, the
   aliyun CLI) read;
@@ -22,9 +22,10 @@ RATE_LIMIT_HEADERS = ("x-ratelimit-user-api", "x-ratelimit-user")
 def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
     """Seconds to wait: `x-acs-retry-after` when it holds a positive number, else the larger
     positive TimeLeft of the rate-limit headers; None when neither says anything usable."""
-    if not headers:
+    items = getattr(headers, "items", None)
+    if items is None:  # (None, or not a mapping: nothing to read)
         return None
-    lowered = {str(name).lower(): value for name, value in headers.items()}
+    lowered = {str(name).lower(): value for name, value in items()}
     milliseconds = _positive(lowered.get(RETRY_AFTER))
     if milliseconds is None:
         left = [_time_left(lowered.get(name)) for name in RATE_LIMIT_HEADERS]

@@ -44,6 +44,7 @@ from typing import Any
 from bench import simulate as sim
 from cgw_provisioner.pacing import SharePacer
 from cgw_provisioner.retry import MIN_CALL_SECONDS, ErrorClass, give_up, retry_delay
+from cgw_provisioner.token_rules import PoolChange, TokenRules
 
 POLICY = "fleet_tokens"
 
@@ -155,7 +156,7 @@ class TokenInstance(sim.Instance):
         super().__init__(simulation, "fixed", workers, seed)
         self.pool = simulation.pool
         self.baseline = None
-        self.fresh = True  # no throttle seen yet: every grant adds a token
+        self.rules = TokenRules(simulation.pool.rules.probe, rand=self.rand)  # the function's
         self.ready: list[sim.Message] = []  # throttled, due for another call
         self.invocation = 0
         self.asking = 0  # receives open
@@ -248,7 +249,7 @@ class TokenInstance(sim.Instance):
                     self.pool.send_again(now, token, max(0.0, due - now) + spread)
                 else:
                     self.pool.send_again(now, token, rules.reuse_after_s + spread)
-            if self.fresh or (waited and self.rand() < self.pool.rules.probe):
+            for _ in range(self.rules.granted(waited).add):
                 self.pool.add(now)
             self.sim.created(message)
             self.sim.at(now + self.sim.publish_s, self.on_published, message)
@@ -259,9 +260,11 @@ class TokenInstance(sim.Instance):
             for _ in range(self.deleted_unjudged):
                 self.pool.add(now)
             self.deleted_unjudged = 0
-        if retry_after is not None or not independent:  # rate-dependent: the pool is too big
-            self.fresh = False
-            self.deleted_unjudged += retry_after is None
+        change = self.rules.throttled(retry_after)
+        if not independent and change.keep:  # (--judge: SharePacer judged it ours after all)
+            self.rules.fresh, change = False, PoolChange(keep=False)
+            self.deleted_unjudged += 1
+        if not change.keep:  # rate-dependent: the pool is too big
             if rules.resend and rules.send_on_receive:
                 self.debt += 1
             else:

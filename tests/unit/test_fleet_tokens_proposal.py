@@ -117,7 +117,7 @@ def test_a_held_token_comes_back_a_second_after_it_came_whatever_the_call_took(h
         latency_s=0.3,
     )
     (instance,) = simulation.idle
-    instance.fresh = False  # (no slow start: the pool keeps its one token)
+    instance.rules.fresh = False  # (no slow start: the pool keeps its one token)
     assert simulation.run()["published"] == 1
     ((token, visible_at),) = simulation.pool.visible_at.items()
     assert visible_at == pytest.approx(instance.got_at[token] + back_after_s)

@@ -57,16 +57,62 @@ def encode_event(event: Mapping[str, Any]) -> str:
     return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
+AccountKey = tuple[str, Credentials, int]  # (endpoint URL, credentials, timeout in seconds)
+
+
+class MnsAccounts:
+    """Idle MNS account clients by endpoint, credentials and timeout. The SDK keeps one
+    keep-alive connection per client, so a client is used by one thread at a time: take one,
+    give it back when done (a broken one is not given back)."""
+
+    def __init__(self, keep: int = 16) -> None:
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._idle: dict[AccountKey, list[Account]] = {}
+
+    @staticmethod
+    def key(endpoint: Endpoint, credentials: Credentials, timeout: float) -> AccountKey:
+        return (endpoint.url, credentials, max(1, math.ceil(timeout)))
+
+    def take(self, key: AccountKey) -> Account:
+        url, credentials, seconds = key
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop()
+            # credentials rotated: drop the clients of older ones
+            for stale in [k for k in self._idle if k[1] != credentials]:
+                del self._idle[stale]
+        account = Account(
+            url,
+            credentials.access_key_id,
+            credentials.access_key_secret,
+            credentials.security_token or "",
+        )
+        account.mns_client.set_connection_timeout(seconds)
+        return account
+
+    def give_back(self, key: AccountKey, account: Account, healthy: bool) -> None:
+        if not healthy:
+            return  # a broken connection is not reused
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self._keep:
+                idle.append(account)
+
+
 class Publisher:
     """Sends one event to one destination (no retries here: app.py retries a publish with
     retry.call_with_retries)."""
 
     def __init__(
-        self, mns_endpoint: Endpoint | None = None, fc_endpoint: Endpoint | None = None
+        self,
+        mns_endpoint: Endpoint | None = None,
+        fc_endpoint: Endpoint | None = None,
+        accounts: MnsAccounts | None = None,
     ) -> None:
         self._mns_endpoint, self._fc_endpoint = mns_endpoint, fc_endpoint
-        self._lock = threading.Lock()
-        self._idle: dict[tuple[str, Credentials, int], list[Account]] = {}
+        self._accounts = accounts or MnsAccounts()
 
     def publish(
         self,
@@ -94,9 +140,8 @@ class Publisher:
         timeout: float,
     ) -> str:
         endpoint = self._mns_endpoint or mns_endpoint(destination)
-        seconds = max(1, math.ceil(timeout))
-        key = (endpoint.url, credentials, seconds)
-        account = self._take(key, credentials)
+        key = MnsAccounts.key(endpoint, credentials, timeout)
+        account = self._accounts.take(key)
         healthy = False
         try:
             if destination.kind == "mns-topic":
@@ -120,36 +165,7 @@ class Publisher:
         except MNSExceptionBase as exc:
             raise PublishError("NetWorkException", exc.message) from exc
         finally:
-            self._give_back(key, account, healthy)
-
-    def _take(self, key: tuple[str, Credentials, int], credentials: Credentials) -> Account:
-        """An idle MNS account client for this endpoint and credentials (the SDK keeps one
-        keep-alive connection per client: a client is used by one thread at a time)."""
-        with self._lock:
-            idle = self._idle.get(key)
-            if idle:
-                return idle.pop()
-            # credentials rotated: drop the clients of older ones
-            for stale in [k for k in self._idle if k[1] != credentials]:
-                del self._idle[stale]
-        account = Account(
-            key[0],
-            credentials.access_key_id,
-            credentials.access_key_secret,
-            credentials.security_token or "",
-        )
-        account.mns_client.set_connection_timeout(key[2])
-        return account
-
-    def _give_back(
-        self, key: tuple[str, Credentials, int], account: Account, healthy: bool
-    ) -> None:
-        if not healthy:
-            return  # a broken connection is not reused
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            if len(idle) < 16:
-                idle.append(account)
+            self._accounts.give_back(key, account, healthy)
 
     # -- FC ----------------------------------------------------------------------------------
     def _invoke(

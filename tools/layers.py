@@ -7,7 +7,7 @@ tests/unit/test_layers.py, which `make check` and `make test` run.
 
 Contracts:
 - the function (cgw_provisioner, index) never imports localcloud, tools or bench;
-- in the function only the adapters (cgw_provisioner.vpc, cgw_provisioner.destinations) import a
+- in the function only the adapters (cgw_provisioner.vpc, .destinations, .token_queue) import a
   cloud SDK;
 - localcloud never imports the function;
 - localcloud's service packages (auth, vpc, mns, fc) never import localcloud.server;
@@ -34,7 +34,11 @@ SOURCE_ROOTS = {
     "bench": ROOT,
 }
 FUNCTION = ("cgw_provisioner", "index")
-FUNCTION_ADAPTERS = ("cgw_provisioner.vpc", "cgw_provisioner.destinations")
+FUNCTION_ADAPTERS = (
+    "cgw_provisioner.vpc",
+    "cgw_provisioner.destinations",
+    "cgw_provisioner.token_queue",
+)
 CLOUD_SDKS = (
     "aliyunsdkcore",
     "aliyunsdkvpc",

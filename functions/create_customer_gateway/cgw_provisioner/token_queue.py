@@ -1,0 +1,215 @@
+"""The fleet token pool's queue: an MNS queue whose messages are send tokens (decision 0013).
+
+A call takes a token (ReceiveMessage; it turns invisible for the queue's visibility timeout).
+After a grant the instance holds it until `reuse_after_s` after it came, then deletes it and
+sends a copy: the fleet makes at most as many calls a second as the queue holds tokens. A
+copy is sent only when the delete worked (a stale receipt handle means the token is already
+visible again). The rules that decide what an answer does are token_rules.py's; this module
+only moves tokens.
+
+Threads: any number call `take` (at most `receivers` receive at once); one background thread
+sends held tokens back when they are due; `flush` sends every held token back at once (an
+invocation calls it before it returns: FC freezes an idle instance, and its held tokens would
+come back only when their visibility timeout ends).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+from mns.mns_exception import MNSExceptionBase, MNSServerException
+from mns.queue import Message
+
+from .config import Endpoint
+from .credentials import Credentials
+from .destinations import MnsAccounts
+
+TOKEN_BODY = "token"
+EMPTY = "MessageNotExist"  # an empty queue (or too many long polls) answers this
+STALE = {"MessageNotExist", "ReceiptHandleError"}  # a receipt handle that expired
+WAITED_S = 0.05  # a receive that took longer than this waited for its token
+
+
+class TokenQueueError(Exception):
+    """The token queue could not be used (unreachable, refused): the caller paces alone."""
+
+
+@dataclass(frozen=True)
+class Token:
+    receipt_handle: str
+    received_at: float  # on the queue's clock
+    waited: bool  # no token was there when asked: the pool held the fleet back
+
+
+class MnsTokenQueue:
+    def __init__(
+        self,
+        queue_name: str,
+        endpoint: Endpoint,
+        accounts: MnsAccounts | None = None,
+        *,
+        receivers: int = 2,
+        reuse_after_s: float = 1.0,
+        poll_s: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.queue_name, self.endpoint = queue_name, endpoint
+        self.receivers = receivers
+        self.reuse_after_s, self.poll_s = reuse_after_s, poll_s
+        self._accounts = accounts or MnsAccounts()
+        self._clock, self._sleep = clock, sleep
+        self._credentials: Credentials | None = None
+        self._receiving = threading.BoundedSemaphore(receivers)
+        self._lock = threading.Condition()
+        self._held: list[tuple[float, int, Token]] = []  # (due, order, token)
+        self._order = count()
+        self._returner: threading.Thread | None = None
+        self.holding = 0  # tokens taken and not yet given back or removed
+        self.broken: TokenQueueError | None = None  # the returner's last failure
+
+    def use(self, credentials: Credentials) -> None:
+        """The credentials of the invocation in progress (STS credentials rotate)."""
+        self._credentials = credentials
+
+    # -- taking ----------------------------------------------------------------------------
+    def take(self, latest: float) -> Token | None:
+        """A token, or None when none came by `latest` (on this queue's clock)."""
+        asked = self._clock()
+        if not self._receiving.acquire(timeout=max(0.0, latest - asked)):
+            return None
+        try:
+            polls = 0
+            while (remaining := latest - self._clock()) > 0:
+                wait = min(self.poll_s, int(remaining))  # whole seconds; 0: a short poll
+                handle = self._receive(wait)
+                if handle is not None:
+                    now = self._clock()
+                    with self._lock:
+                        self.holding += 1
+                    return Token(handle, now, polls > 0 or now - asked > WAITED_S)
+                if polls % 5 == 0:
+                    self._seed_if_empty()
+                polls += 1
+                if wait == 0:
+                    self._sleep(min(0.05, max(0.0, latest - self._clock())))
+            return None
+        finally:
+            self._receiving.release()
+
+    def _receive(self, wait_s: int) -> str | None:
+        with self._queue(wait_s + 2) as queue:
+            try:
+                message = queue.receive_message(wait_s)
+            except MNSServerException as exc:
+                if exc.type == EMPTY:
+                    return None
+                raise
+        handle: str = message.receipt_handle
+        return handle
+
+    def _seed_if_empty(self) -> None:
+        """The first token of a fresh pool (or one that expired): only when the queue holds
+        none at all, visible, in flight or delayed."""
+        with self._queue(3) as queue:
+            meta = queue.get_attributes()
+            if meta.active_messages + meta.inactive_messages + meta.delay_messages == 0:
+                queue.send_message(Message(TOKEN_BODY))
+
+    # -- giving back, removing, adding ----------------------------------------------------
+    def give_back(self, token: Token) -> None:
+        """Back in the pool `reuse_after_s` after it came (by the returner thread)."""
+        with self._lock:
+            due = token.received_at + self.reuse_after_s
+            heapq.heappush(self._held, (due, next(self._order), token))
+            self._lock.notify()
+            if self._returner is None:
+                self._returner = threading.Thread(
+                    target=self._return_when_due, name="token-returner", daemon=True
+                )
+                self._returner.start()
+
+    def remove(self, token: Token) -> None:
+        """Out of the pool (a throttle said the pool is too big)."""
+        with self._lock:
+            self.holding -= 1
+        self._delete(token)
+
+    def add(self, tokens: int) -> None:
+        for _ in range(tokens):
+            with self._queue(3) as queue:
+                queue.send_message(Message(TOKEN_BODY))
+
+    def flush(self) -> None:
+        """Every held token back now: a token not yet due comes back with a delay of whole
+        seconds (MNS's unit), at most a second late."""
+        with self._lock:
+            held, self._held = self._held, []
+        now = self._clock()
+        for due, _, token in sorted(held):
+            self._send_back(token, math.ceil(max(0.0, due - now)))
+
+    def _return_when_due(self) -> None:
+        while True:
+            with self._lock:
+                while not self._held or self._held[0][0] > self._clock():
+                    if not self._held:
+                        if not self._lock.wait(timeout=30):
+                            self._returner = None  # idle: the next give_back starts another
+                            return
+                        continue
+                    self._lock.wait(timeout=max(0.0, self._held[0][0] - self._clock()))
+                _, _, token = heapq.heappop(self._held)
+            try:
+                self._send_back(token, 0)
+            except Exception as exc:  # (the thread must go on: the policy reads `broken`)
+                self.broken = exc if isinstance(exc, TokenQueueError) else TokenQueueError(exc)
+
+    def _send_back(self, token: Token, delay_s: int) -> None:
+        with self._lock:
+            self.holding -= 1
+        if self._delete(token):
+            with self._queue(3) as queue:
+                queue.send_message(Message(TOKEN_BODY, delay_seconds=delay_s or None))
+
+    def _delete(self, token: Token) -> bool:
+        """True when deleted; False when the handle was stale (the token is back already)."""
+        with self._queue(3) as queue:
+            try:
+                queue.delete_message(token.receipt_handle)
+            except MNSServerException as exc:
+                if exc.type in STALE:
+                    return False
+                raise
+        return True
+
+    # -- the SDK ---------------------------------------------------------------------------
+    @contextmanager
+    def _queue(self, timeout_s: float) -> Iterator[Any]:
+        """An MNS queue object on a pooled client; SDK errors become TokenQueueError."""
+        credentials = self._credentials
+        if credentials is None:
+            raise TokenQueueError("no credentials yet (use() comes first)")
+        key = MnsAccounts.key(self.endpoint, credentials, timeout_s)
+        account = self._accounts.take(key)
+        healthy = False
+        try:
+            queue = account.get_queue(self.queue_name)
+            queue.set_encoding(False)
+            yield queue
+            healthy = True
+        except MNSServerException as exc:
+            healthy = True
+            raise TokenQueueError(f"{exc.type}: {exc.message}") from exc
+        except MNSExceptionBase as exc:
+            raise TokenQueueError(f"{exc.type}: {exc.message}") from exc
+        finally:
+            self._accounts.give_back(key, account, healthy)

@@ -1,0 +1,99 @@
+"""token_queue over real HTTP: the MNS SDK against localcloud's MNS, unmodified."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from mns.account import Account
+from mns.queue import QueueMeta
+
+from cgw_provisioner.config import Endpoint
+from cgw_provisioner.credentials import Credentials
+from cgw_provisioner.token_queue import MnsTokenQueue, TokenQueueError
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+
+CREDENTIALS = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+
+
+@pytest.fixture
+def pool(localcloud):
+    """A fresh token queue (visibility 5 s) and an MnsTokenQueue on it; also the raw queue."""
+    url = localcloud.cloud.base_url
+    raw = Account(url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET).get_queue("tokens")
+    raw.create(QueueMeta(vis_timeout=5))
+    tokens = MnsTokenQueue("tokens", Endpoint("http", url.removeprefix("http://")))
+    tokens.use(CREDENTIALS)
+    return tokens, raw
+
+
+def _counts(raw) -> tuple[int, int, int]:
+    meta = raw.get_attributes()
+    return meta.active_messages, meta.inactive_messages, meta.delay_messages
+
+
+def test_an_empty_pool_is_seeded_with_one_token(pool):
+    tokens, raw = pool
+    token = tokens.take(time.monotonic() + 5)
+    assert token is not None
+    assert token.waited  # (there was none when asked)
+    assert tokens.holding == 1
+    assert _counts(raw) == (0, 1, 0)
+
+
+def test_a_token_given_back_comes_back_a_second_after_it_came(pool):
+    tokens, raw = pool
+    first = tokens.take(time.monotonic() + 5)
+    tokens.give_back(first)
+    again = tokens.take(time.monotonic() + 5)
+    assert again is not None
+    assert again.received_at - first.received_at >= 1.0
+    assert again.received_at - first.received_at < 1.5
+    assert tokens.holding == 1
+    assert sum(_counts(raw)) == 1  # still one token: deleted, then sent again
+
+
+def test_a_removed_token_leaves_the_pool(pool):
+    tokens, raw = pool
+    tokens.remove(tokens.take(time.monotonic() + 5))
+    assert tokens.holding == 0
+    assert _counts(raw) == (0, 0, 0)
+
+
+def test_added_tokens_are_there_at_once(pool):
+    tokens, _ = pool
+    tokens.add(3)
+    taken = [tokens.take(time.monotonic() + 1) for _ in range(3)]
+    assert all(t is not None and not t.waited for t in taken)
+
+
+def test_flush_sends_held_tokens_back_now_at_most_a_second_late(pool):
+    tokens, raw = pool
+    tokens.add(1)
+    token = tokens.take(time.monotonic() + 1)
+    tokens.give_back(token)
+    tokens.flush()
+    assert tokens.holding == 0
+    assert _counts(raw) == (0, 0, 1)  # sent again with a delay of one second
+
+
+def test_a_token_already_back_is_not_doubled(localcloud):
+    url = localcloud.cloud.base_url
+    raw = Account(url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET).get_queue("short")
+    raw.create(QueueMeta(vis_timeout=1))
+    endpoint = Endpoint("http", url.removeprefix("http://"))
+    tokens = MnsTokenQueue("short", endpoint, reuse_after_s=5.0)  # held past its visibility
+    tokens.use(CREDENTIALS)
+    tokens.add(1)
+    tokens.give_back(tokens.take(time.monotonic() + 1))
+    time.sleep(1.2)  # its visibility ended: it is back, and its receipt handle is stale
+    tokens.flush()
+    assert sum(_counts(raw)) == 1
+
+
+def test_a_missing_queue_is_a_token_queue_error(localcloud):
+    url = localcloud.cloud.base_url
+    tokens = MnsTokenQueue("no-such-queue", Endpoint("http", url.removeprefix("http://")))
+    tokens.use(CREDENTIALS)
+    with pytest.raises(TokenQueueError):
+        tokens.take(time.monotonic() + 1)

@@ -56,11 +56,12 @@ def test_only_the_adapters_import_cloud_sdks():
     imports = [
         Import("cgw_provisioner.vpc", "aliyunsdkcore.client", 1),
         Import("cgw_provisioner.destinations", "mns.account", 1),
+        Import("cgw_provisioner.token_queue", "mns.queue", 1),
         Import("cgw_provisioner.app", "fc2", 7),
     ]
     assert broken_contracts(imports, []) == [
         "cgw_provisioner.app (line 7) imports fc2: only cgw_provisioner.vpc, "
-        "cgw_provisioner.destinations import cloud SDKs"
+        "cgw_provisioner.destinations, cgw_provisioner.token_queue import cloud SDKs"
     ]
 
 

@@ -8,6 +8,7 @@ import pytest
 from mns.account import Account
 from mns.queue import QueueMeta
 
+from cgw_provisioner.arns import Destination
 from cgw_provisioner.config import Endpoint
 from cgw_provisioner.credentials import Credentials
 from cgw_provisioner.token_queue import MnsTokenQueue, TokenQueueError
@@ -16,13 +17,17 @@ from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SEC
 CREDENTIALS = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
 
 
+def _queue(name: str) -> Destination:
+    return Destination("mns-queue", "", "", name)
+
+
 @pytest.fixture
 def pool(localcloud):
     """A fresh token queue (visibility 5 s) and an MnsTokenQueue on it; also the raw queue."""
     url = localcloud.cloud.base_url
     raw = Account(url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET).get_queue("tokens")
     raw.create(QueueMeta(vis_timeout=5))
-    tokens = MnsTokenQueue("tokens", Endpoint("http", url.removeprefix("http://")))
+    tokens = MnsTokenQueue(_queue("tokens"), Endpoint("http", url.removeprefix("http://")))
     tokens.use(CREDENTIALS)
     return tokens, raw
 
@@ -82,7 +87,7 @@ def test_a_token_already_back_is_not_doubled(localcloud):
     raw = Account(url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET).get_queue("short")
     raw.create(QueueMeta(vis_timeout=1))
     endpoint = Endpoint("http", url.removeprefix("http://"))
-    tokens = MnsTokenQueue("short", endpoint, reuse_after_s=5.0)  # held past its visibility
+    tokens = MnsTokenQueue(_queue("short"), endpoint, reuse_after_s=5.0)  # held past its visibility
     tokens.use(CREDENTIALS)
     tokens.add(1)
     tokens.give_back(tokens.take(time.monotonic() + 1))
@@ -93,7 +98,7 @@ def test_a_token_already_back_is_not_doubled(localcloud):
 
 def test_a_missing_queue_is_a_token_queue_error(localcloud):
     url = localcloud.cloud.base_url
-    tokens = MnsTokenQueue("no-such-queue", Endpoint("http", url.removeprefix("http://")))
+    tokens = MnsTokenQueue(_queue("no-such-queue"), Endpoint("http", url.removeprefix("http://")))
     tokens.use(CREDENTIALS)
     with pytest.raises(TokenQueueError):
         tokens.take(time.monotonic() + 1)

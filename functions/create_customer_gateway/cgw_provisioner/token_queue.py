@@ -28,9 +28,10 @@ from typing import Any
 from mns.mns_exception import MNSExceptionBase, MNSServerException
 from mns.queue import Message
 
+from .arns import Destination
 from .config import Endpoint
 from .credentials import Credentials
-from .destinations import MnsAccounts
+from .destinations import MnsAccounts, mns_endpoint
 
 TOKEN_BODY = "token"
 EMPTY = "MessageNotExist"  # an empty queue (or too many long polls) answers this
@@ -52,8 +53,8 @@ class Token:
 class MnsTokenQueue:
     def __init__(
         self,
-        queue_name: str,
-        endpoint: Endpoint,
+        queue: Destination,
+        endpoint: Endpoint | None = None,
         accounts: MnsAccounts | None = None,
         *,
         receivers: int = 2,
@@ -62,7 +63,8 @@ class MnsTokenQueue:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.queue_name, self.endpoint = queue_name, endpoint
+        self.queue, self._endpoint_override = queue, endpoint
+        self.endpoint: Endpoint | None = endpoint
         self.receivers = receivers
         self.reuse_after_s, self.poll_s = reuse_after_s, poll_s
         self._accounts = accounts or MnsAccounts()
@@ -76,9 +78,12 @@ class MnsTokenQueue:
         self.holding = 0  # tokens taken and not yet given back or removed
         self.broken: TokenQueueError | None = None  # the returner's last failure
 
-    def use(self, credentials: Credentials) -> None:
-        """The credentials of the invocation in progress (STS credentials rotate)."""
+    def use(self, credentials: Credentials, region: str = "", account_id: str = "") -> None:
+        """The invocation's credentials (STS credentials rotate), region and account (an ARN
+        without them means the function's own)."""
         self._credentials = credentials
+        resolved = self.queue.resolved(region, account_id)
+        self.endpoint = self._endpoint_override or mns_endpoint(resolved)
 
     # -- taking ----------------------------------------------------------------------------
     def take(self, latest: float) -> Token | None:
@@ -96,9 +101,9 @@ class MnsTokenQueue:
                     with self._lock:
                         self.holding += 1
                     return Token(handle, now, polls > 0 or now - asked > WAITED_S)
-                if polls % 5 == 0:
-                    self._seed_if_empty()
                 polls += 1
+                if polls % 5 == 2:  # (not at the first empty poll: a token on its way back
+                    self._seed_if_empty()  # is deleted a moment before its copy is sent)
                 if wait == 0:
                     self._sleep(min(0.05, max(0.0, latest - self._clock())))
             return None
@@ -195,14 +200,14 @@ class MnsTokenQueue:
     @contextmanager
     def _queue(self, timeout_s: float) -> Iterator[Any]:
         """An MNS queue object on a pooled client; SDK errors become TokenQueueError."""
-        credentials = self._credentials
-        if credentials is None:
+        credentials, endpoint = self._credentials, self.endpoint
+        if credentials is None or endpoint is None:
             raise TokenQueueError("no credentials yet (use() comes first)")
-        key = MnsAccounts.key(self.endpoint, credentials, timeout_s)
+        key = MnsAccounts.key(endpoint, credentials, timeout_s)
         account = self._accounts.take(key)
         healthy = False
         try:
-            queue = account.get_queue(self.queue_name)
+            queue = account.get_queue(self.queue.name)
             queue.set_encoding(False)
             yield queue
             healthy = True

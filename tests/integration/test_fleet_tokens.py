@@ -1,0 +1,77 @@
+"""RETRY_POLICY=fleet-tokens over real HTTP: the policy on MnsTokenQueue on localcloud's MNS."""
+
+from __future__ import annotations
+
+import time
+
+from mns.account import Account
+from mns.queue import QueueMeta
+
+from cgw_provisioner.arns import Destination
+from cgw_provisioner.config import Endpoint
+from cgw_provisioner.credentials import Credentials
+from cgw_provisioner.fleet_tokens import FleetTokenPolicy
+from cgw_provisioner.retry import ApiCallError, ErrorClass
+from cgw_provisioner.token_queue import MnsTokenQueue
+from cgw_provisioner.token_rules import TokenRules
+from localcloud.credentials import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
+
+CREDENTIALS = Credentials(DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET)
+THROTTLED = ApiCallError("Throttling.User", "flow control", http_status=400, retry_after_s=0.1)
+
+
+def _policy(localcloud, name: str, *, create: bool = True, **kwargs) -> tuple:
+    url = localcloud.cloud.base_url
+    raw = Account(url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET).get_queue(name)
+    if create:
+        raw.create(QueueMeta(vis_timeout=5))
+    endpoint = Endpoint("http", url.removeprefix("http://"))
+    tokens = MnsTokenQueue(Destination("mns-queue", "", "", name), endpoint)
+    policy = FleetTokenPolicy(tokens, TokenRules(probe=0.0), **kwargs)
+    policy.prepare(CREDENTIALS, "cn-shanghai", "1234567890")
+    return policy, tokens, raw
+
+
+def _tokens_in(raw) -> int:
+    meta = raw.get_attributes()
+    return meta.active_messages + meta.inactive_messages + meta.delay_messages
+
+
+def test_a_call_holds_a_token_and_a_grant_in_slow_start_adds_one(localcloud):
+    policy, tokens, raw = _policy(localcloud, "pool-a")
+    tokens.add(1)
+    assert policy.concurrency(10) == tokens.receivers  # nobody calling: the receives open
+    assert policy.admit(time.monotonic() + 2)
+    assert policy.concurrency(10) == 1 + tokens.receivers
+    policy.on_success()
+    assert policy.concurrency(10) == tokens.receivers
+    policy.finish()
+    assert _tokens_in(raw) == 2  # its own, back, and the one slow start added
+
+
+def test_a_throttle_with_retry_after_removes_the_token(localcloud):
+    policy, tokens, raw = _policy(localcloud, "pool-b")
+    tokens.add(2)
+    assert policy.admit(time.monotonic() + 2)
+    policy.on_failure(THROTTLED, ErrorClass.THROTTLING)
+    policy.finish()
+    assert _tokens_in(raw) == 1
+    assert not policy.rules.fresh
+
+
+def test_no_token_by_the_deadline_is_no_admission(localcloud):
+    policy, tokens, _ = _policy(localcloud, "pool-c")
+    tokens.add(1)
+    assert policy.admit(time.monotonic() + 2)
+    assert not policy.admit(time.monotonic() + 0.3)  # the one token is held by the first
+
+
+def test_an_unusable_queue_paces_alone_and_says_so(localcloud):
+    said: list[str] = []
+    policy, _, _ = _policy(localcloud, "missing", create=False, on_degrade=said.append)
+    assert policy.admit(time.monotonic() + 2)  # the share limiter admits
+    policy.on_success()
+    assert len(said) == 1
+    assert "QueueNotExist" in said[0]
+    assert policy.admit(time.monotonic() + 2)  # still alone: the queue is not asked again
+    assert len(said) == 1

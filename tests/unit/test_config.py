@@ -136,3 +136,28 @@ def test_max_attempts_accepts_exactly_the_integers_1_to_100(value):
     else:
         with pytest.raises(ConfigError, match="MAX_ATTEMPTS"):
             load({**BASE, "MAX_ATTEMPTS": value})
+
+
+def test_fleet_tokens_names_its_queue():
+    config = load({**BASE, "RETRY_POLICY": "fleet-tokens", "TOKEN_QUEUE": "acs:mns:::/queues/t"})
+    assert config.retry_policy == "fleet-tokens"
+    assert config.token_queue is not None
+    assert (config.token_queue.kind, config.token_queue.name) == ("mns-queue", "t")
+
+
+@pytest.mark.parametrize(
+    ("token_queue", "says"),
+    [
+        ("", "TOKEN_QUEUE is required with RETRY_POLICY=fleet-tokens"),
+        ("acs:mns:::/topics/t", "TOKEN_QUEUE must be an MNS queue ARN"),
+        ("queue-t", "TOKEN_QUEUE: 'queue-t' is not a destination ARN"),
+    ],
+)
+def test_fleet_tokens_without_a_queue_arn_is_a_config_error(token_queue, says):
+    with pytest.raises(ConfigError) as caught:
+        load({**BASE, "RETRY_POLICY": "fleet-tokens", "TOKEN_QUEUE": token_queue})
+    assert any(problem.startswith(says) for problem in caught.value.problems)
+
+
+def test_other_policies_need_no_token_queue():
+    assert load(BASE).token_queue is None

@@ -105,6 +105,26 @@ def _vpc_clients(config: Config) -> Callable[[Credentials, str], VpcPort]:
     return vpc_for
 
 
+def _vpc_policy(config: Config) -> RetryPolicy:
+    """The policy RETRY_POLICY names; fleet-tokens over its MNS queue (imported only then)."""
+    if config.retry_policy != "fleet-tokens" or config.token_queue is None:
+        return policy_named(config.retry_policy)
+    from .fleet_tokens import FleetTokenPolicy
+    from .token_queue import MnsTokenQueue
+
+    def alone(reason: str) -> None:
+        logs.get_logger().warning("token queue unavailable: pacing alone", reason=reason)
+
+    return FleetTokenPolicy(
+        MnsTokenQueue(config.token_queue, config.mns_endpoint), on_degrade=alone
+    )
+
+
+def _publish_policy_name(config: Config) -> str:
+    """Publishing paces with the share limiter under fleet-tokens: tokens are for the VPC API."""
+    return "share-limiter" if config.retry_policy == "fleet-tokens" else config.retry_policy
+
+
 @dataclass
 class Instance:
     """What one FC instance keeps between invocations. Thread-safe."""
@@ -148,8 +168,8 @@ class Instance:
         return cls(
             config=config,
             validator=validator or RequestValidator(),
-            vpc_policy=vpc_policy or policy_named(config.retry_policy),
-            publish_policy=publish_policy or policy_named(config.retry_policy),
+            vpc_policy=vpc_policy or _vpc_policy(config),
+            publish_policy=publish_policy or policy_named(_publish_policy_name(config)),
             vpc_for=vpc_for,
             publisher=publisher,
             environ=environ,
@@ -166,6 +186,9 @@ class Instance:
         deliveries = decode_event(event)
         credentials = from_context(context, self.environ)
         region, account = str(context.region), str(context.account_id)
+        prepare = getattr(self.vpc_policy, "prepare", None)  # (fleet-tokens: the pool's queue
+        if prepare is not None:  # needs the invocation's credentials, region and account)
+            prepare(credentials, region, account)
         source = event_source(region, account, context.service.name, context.function.name)
         destinations = (
             self.config.success_destination.resolved(region, account),
@@ -208,6 +231,9 @@ class Instance:
 
             with ThreadPoolExecutor(workers, thread_name_prefix="cgw-item") as pool:
                 results = list(pool.map(run, deliveries))
+        finish = getattr(self.vpc_policy, "finish", None)  # (fleet-tokens: held tokens back
+        if finish is not None:  # before FC freezes the instance)
+            finish()
         return self._finish(event, deliveries, results, started, log)
 
     def _item(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .arns import Destination, DestinationArnError, parse_destination_arn
 
-RETRY_POLICIES = ("share-limiter", "full-jitter", "fixed")
+RETRY_POLICIES = ("share-limiter", "full-jitter", "fixed", "fleet-tokens")
 # Deprecated names, still accepted: `adaptive` was the share limiter's first name (the benchmarks
 # use that word for botocore's adaptive mode).
 RETRY_POLICY_ALIASES = {"adaptive": "share-limiter"}
@@ -31,6 +31,7 @@ SETTINGS: tuple[tuple[str, str | None], ...] = (
     ("DEADLINE_MARGIN_SECONDS", "3"),
     ("API_TIMEOUT_SECONDS", "10"),
     ("RETRY_POLICY", "share-limiter"),
+    ("TOKEN_QUEUE", ""),
 )
 REQUIRED = tuple(name for name, default in SETTINGS if default is None)
 
@@ -73,6 +74,7 @@ class Config:
     deadline_margin_seconds: float = 3.0
     api_timeout_seconds: float = 10.0
     retry_policy: str = "share-limiter"
+    token_queue: Destination | None = None  # RETRY_POLICY=fleet-tokens: the pool's queue
 
 
 def parse_endpoint(value: str) -> Endpoint:
@@ -106,6 +108,25 @@ def load(environ: Mapping[str, str]) -> Config:
         except DestinationArnError as error:
             problems.append(f"{name}: {error}")
             return None
+
+    def queue_arn(name: str, required: bool) -> Destination | None:
+        raw = (values[name] or "").strip()
+        if not raw:
+            if required:
+                problems.append(
+                    f"{name} is required with RETRY_POLICY=fleet-tokens: the ARN "
+                    "of the MNS queue that holds the fleet's send tokens"
+                )
+            return None
+        try:
+            queue = parse_destination_arn(raw)
+        except DestinationArnError as error:
+            problems.append(f"{name}: {error}")
+            return None
+        if queue.kind != "mns-queue":
+            problems.append(f"{name} must be an MNS queue ARN (acs:mns:...:/queues/...)")
+            return None
+        return queue
 
     def endpoint(name: str) -> Endpoint | None:
         raw = (values[name] or "").strip()
@@ -171,6 +192,7 @@ def load(environ: Mapping[str, str]) -> Config:
     deadline_margin = seconds("DEADLINE_MARGIN_SECONDS", 0.0, 600.0)
     api_timeout = seconds("API_TIMEOUT_SECONDS", 0.5, 120.0)
     retry_policy = choice("RETRY_POLICY", RETRY_POLICIES, RETRY_POLICY_ALIASES)
+    token_queue = queue_arn("TOKEN_QUEUE", required=retry_policy == "fleet-tokens")
     if problems or success is None or failure is None:
         raise ConfigError(problems)
     return Config(
@@ -186,4 +208,5 @@ def load(environ: Mapping[str, str]) -> Config:
         deadline_margin_seconds=deadline_margin,
         api_timeout_seconds=api_timeout,
         retry_policy=retry_policy,
+        token_queue=token_queue,
     )

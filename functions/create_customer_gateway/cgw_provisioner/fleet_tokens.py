@@ -15,30 +15,14 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from .credentials import Credentials
 from .retry import ApiCallError, ErrorClass, RetryPolicy, ShareLimiterPolicy, retry_delay
 from .token_rules import PoolChange, TokenRules
 
-
-class TokenLike(Protocol):
-    @property
-    def waited(self) -> bool: ...
-
-
-class TokenSource(Protocol):
-    """What the policy needs of the pool (token_queue.MnsTokenQueue)."""
-
-    receivers: int
-    broken: Exception | None
-
-    def use(self, credentials: Credentials, region: str, account_id: str) -> None: ...
-    def take(self, latest: float) -> TokenLike | None: ...
-    def give_back(self, token: TokenLike) -> None: ...
-    def remove(self, token: TokenLike) -> None: ...
-    def add(self, tokens: int) -> None: ...
-    def flush(self) -> None: ...
+if TYPE_CHECKING:  # (the adapter is built and imported by app.py)
+    from .token_queue import MnsTokenQueue, Token
 
 
 class FleetTokenPolicy:
@@ -46,7 +30,7 @@ class FleetTokenPolicy:
 
     def __init__(
         self,
-        tokens: TokenSource,
+        tokens: MnsTokenQueue,
         rules: TokenRules | None = None,
         fallback: RetryPolicy | None = None,
         *,
@@ -123,15 +107,15 @@ class FleetTokenPolicy:
         return retry_delay(attempt, error_class, error.retry_after_s, self._rand)
 
     # -- inside ----------------------------------------------------------------------------
-    def _answered(self) -> TokenLike | None:
-        token: TokenLike | None = getattr(self._held, "token", None)
+    def _answered(self) -> Token | None:
+        token: Token | None = getattr(self._held, "token", None)
         if token is not None:
             self._held.token = None
             with self._lock:
                 self._calling -= 1
         return token
 
-    def _apply(self, token: TokenLike, change: PoolChange) -> None:
+    def _apply(self, token: Token, change: PoolChange) -> None:
         try:
             if change.keep:
                 self.tokens.give_back(token)
@@ -140,8 +124,9 @@ class FleetTokenPolicy:
             self.tokens.add(change.add)
         except Exception as exc:  # (the answer is already in: only the pool suffers)
             self._alone(exc)
-        if self.tokens.broken is not None:
-            broken, self.tokens.broken = self.tokens.broken, None
+        broken = self.tokens.broken
+        if broken is not None:
+            self.tokens.broken = None
             self._alone(broken)
 
     def _alone(self, exc: Exception) -> None:

@@ -172,9 +172,25 @@ def test_destinations_py_calls_what_the_action_table_assumes():
         assert call in source
 
 
+# what cgw_provisioner/token_queue.py calls on the token queue (RETRY_POLICY=fleet-tokens)
+TOKEN_QUEUE_ACTIONS = {
+    "receive_message(": "mns:ReceiveMessage",
+    "delete_message(": "mns:DeleteMessage",
+    "send_message(": "mns:SendMessage",
+    "get_attributes(": "mns:GetQueueAttributes",
+}
+
+
+def test_token_queue_py_calls_what_the_action_table_assumes():
+    source = (PACKAGE / "token_queue.py").read_text(encoding="utf-8")
+    calls = set(re.findall(r"(?<![.\w])queue\.([a-z_]+)\(", source)) - {"set_encoding"}  # (local)
+    assert {f"{c}(" for c in calls} == set(TOKEN_QUEUE_ACTIONS)
+
+
 def test_policy_allows_exactly_the_actions_the_code_calls(template, resolver, environment):
     expected = _vpc_actions_called_by_the_code()
     assert expected == {"vpc:CreateCustomerGateway", "vpc:DescribeCustomerGateways"}
+    expected |= set(TOKEN_QUEUE_ACTIONS.values())
     for variable in ("SUCCESS_DESTINATION", "FAILURE_DESTINATION"):
         expected.add(DESTINATION_ACTIONS[parse_destination_arn(environment[variable]).kind])
     service = _props(resolver, _one(template, "ALIYUN::FC::Service"))
@@ -194,7 +210,7 @@ def test_publish_is_allowed_only_on_the_result_topic(template, resolver, environ
     resources = {
         r
         for s in _policy(template, resolver)
-        if any(a.startswith("mns:") for a in s["Action"])
+        if "mns:PublishMessage" in s["Action"]
         for r in s["Resource"]
     }
     assert resources == {
@@ -202,6 +218,20 @@ def test_publish_is_allowed_only_on_the_result_topic(template, resolver, environ
     }
     topic = _props(resolver, _one(template, "ALIYUN::MNS::Topic"))["TopicName"]
     assert {d.name for d in destinations} == {topic}
+
+
+def test_token_queue_actions_are_allowed_only_on_the_token_queue(template, resolver, environment):
+    queue = parse_destination_arn(environment["TOKEN_QUEUE"])
+    arn = f"acs:mns:{queue.region}:{queue.account_id}:/queues/{queue.name}"
+    token_actions = set(TOKEN_QUEUE_ACTIONS.values())
+    resources = {
+        r
+        for s in _policy(template, resolver)
+        if token_actions & set(s["Action"])
+        for r in s["Resource"]
+    }
+    assert resources == {arn, f"{arn}/messages"}
+    assert queue.name == _props(resolver, "TokenQueue")["QueueName"]
 
 
 def test_role_is_assumed_by_fc_and_used_by_the_service(template, resolver):
@@ -294,6 +324,10 @@ def test_template_deploys_on_localcloud_as_described(tmp_path):
             "DescribeCustomerGateways",
             "PublishMessage",
             "PostLogStoreLogs",
+            "ReceiveMessage",
+            "DeleteMessage",
+            "SendMessage",
+            "GetQueueAttributes",
         }
         # the queue trigger comes from Resources, read back over the FC API
         trigger = client.get_trigger(

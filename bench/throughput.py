@@ -200,6 +200,7 @@ def run_policy_through_trigger(
     batch: int = BATCH,
     rules: list[dict[str, Any]] | None = None,
     background_qps: float = 0.0,
+    parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The same load through the whole path: queue -> EventBridge trigger (batches of `batch`,
     `workers` pushes at once: the instance limit) -> FC instances on localcloud -> result topic
@@ -213,6 +214,7 @@ def run_policy_through_trigger(
         policies_module="bench.baselines",
         batch_size=batch,
         max_instances=workers,
+        extra_parameters=parameters,
     ) as stack:
         stack.cloud.faults(rules if rules is not None else faults(limit_qps, latency_ms))
         background = (

@@ -40,11 +40,14 @@ def _tokens_in(raw) -> int:
 def test_a_call_holds_a_token_and_a_grant_in_slow_start_adds_one(localcloud):
     policy, tokens, raw = _policy(localcloud, "pool-a")
     tokens.add(1)
-    assert policy.concurrency(10) == tokens.receivers  # nobody calling: the receives open
-    assert policy.admit(time.monotonic() + 2)
-    assert policy.concurrency(10) == 1 + tokens.receivers
+    assert policy.concurrency(10) == 0  # no token in hand yet: asking starts fetching one
+    deadline = time.monotonic() + 3
+    while policy.concurrency(10) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert policy.concurrency(10) == 1  # one token in hand: one message may start
+    assert policy.admit(time.monotonic() + 2)  # (takes the token in hand)
+    assert policy.concurrency(10) == 1  # one call holding it
     policy.on_success()
-    assert policy.concurrency(10) == tokens.receivers
     policy.finish()
     assert _tokens_in(raw) == 2  # its own, back, and the one slow start added
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # (the adapter is built and imported by app.py)
     from .token_queue import MnsTokenQueue, Token
 
 
+DEMAND_S = 0.5  # the start gate asked this recently: messages are waiting for tokens
+
+
 class FleetTokenPolicy:
     name = "fleet-tokens"
 
@@ -48,15 +51,25 @@ class FleetTokenPolicy:
         self._calling = 0  # calls holding a token now
         self._alone_until = -math.inf
         self._held = threading.local()  # this thread's token, from admit to the answer
+        # Tokens fetched ahead, while messages wait at the start gate: a message starts when
+        # one is in hand, so its time in progress does not include the wait for a token.
+        self._ready: list[Token] = []
+        self._fetching = 0
+        self._wanted_at = -math.inf  # the start gate last asked how many may run
 
     # -- the invocation's edges (app.py calls these when the policy has them) ---------------
     def prepare(self, credentials: Credentials, region: str, account_id: str) -> None:
         self.tokens.use(credentials, region, account_id)
 
     def finish(self) -> None:
-        """Before the invocation returns: held tokens back now (a frozen instance's would
-        come back only when their visibility ends)."""
+        """Before the invocation returns: held and unused tokens back now (a frozen
+        instance's would come back only when their visibility ends)."""
+        with self._lock:
+            unused, self._ready = self._ready, []
+            self._wanted_at = -math.inf
         try:
+            for token in unused:
+                self.tokens.give_back(token)
             self.tokens.flush()
         except Exception as exc:  # (never fails an invocation)
             self._alone(exc)
@@ -68,8 +81,10 @@ class FleetTokenPolicy:
     def admit(self, latest_start: float) -> bool:
         if self._clock() < self._alone_until:
             return self.fallback.admit(latest_start)
+        with self._lock:
+            token = self._ready.pop(0) if self._ready else None
         try:
-            token = self.tokens.take(latest_start)
+            token = token or self.tokens.take(latest_start)
         except Exception as exc:
             self._alone(exc)
             return self.fallback.admit(latest_start)
@@ -97,10 +112,36 @@ class FleetTokenPolicy:
             self._apply(token, self.rules.failed())
 
     def concurrency(self, workers: int) -> int:
+        """The calls holding a token plus the tokens in hand: a message starts when its token
+        is there. Asking is demand: up to `receivers` fetches run ahead while it lasts."""
         if self._clock() < self._alone_until:
             return self.fallback.concurrency(workers)
         with self._lock:
-            return max(1, min(workers, self._calling + self.tokens.receivers))
+            self._wanted_at = self._clock()
+            while self._fetching + len(self._ready) < self.tokens.receivers:
+                self._fetching += 1
+                threading.Thread(target=self._fetch, name="token-fetch", daemon=True).start()
+            return min(workers, self._calling + len(self._ready))
+
+    def _fetch(self) -> None:
+        """Fetch tokens while the start gate keeps asking (within `DEMAND_S`)."""
+        try:
+            while self._clock() - self._wanted_at < DEMAND_S and self._clock() >= self._alone_until:
+                token = self.tokens.take(self._clock() + 1.0)
+                if token is None:
+                    continue
+                with self._lock:
+                    wanted = self._clock() - self._wanted_at < DEMAND_S
+                    if wanted:
+                        self._ready.append(token)
+                if not wanted:  # nobody waits for it any more: others may use it
+                    self.tokens.release(token)
+                return
+        except Exception as exc:
+            self._alone(exc)
+        finally:
+            with self._lock:
+                self._fetching -= 1
 
     def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
         """A short full jitter, at least the retry-after: the next call waits for a token."""

@@ -76,6 +76,7 @@ class MnsTokenQueue:
         self._order = count()
         self._returner: threading.Thread | None = None
         self.holding = 0  # tokens taken and not yet given back or removed
+        self._seen_token = False  # this instance has had a token (the pool was seeded)
         self.broken: TokenQueueError | None = None  # the returner's last failure
 
     def use(self, credentials: Credentials, region: str = "", account_id: str = "") -> None:
@@ -95,15 +96,21 @@ class MnsTokenQueue:
             polls = 0
             while (remaining := latest - self._clock()) > 0:
                 wait = min(self.poll_s, int(remaining))  # whole seconds; 0: a short poll
+                if not self._seen_token and polls == 0:
+                    wait = 0  # (a fresh instance looks at once: it may have to seed the pool)
                 handle = self._receive(wait)
                 if handle is not None:
                     now = self._clock()
                     with self._lock:
                         self.holding += 1
+                        self._seen_token = True
                     return Token(handle, now, polls > 0 or now - asked > WAITED_S)
                 polls += 1
-                if polls % 5 == 2:  # (not at the first empty poll: a token on its way back
-                    self._seed_if_empty()  # is deleted a moment before its copy is sent)
+                # A fresh instance looks at once; one that has had tokens only after 30 empty
+                # polls (a token on its way back is deleted a moment before its copy is sent,
+                # and a look in between would add one too many).
+                if polls % 30 == (1 if not self._seen_token else 0):
+                    self._seed_if_empty()
                 if wait == 0:
                     self._sleep(min(0.05, max(0.0, latest - self._clock())))
             return None
@@ -141,6 +148,10 @@ class MnsTokenQueue:
                     target=self._return_when_due, name="token-returner", daemon=True
                 )
                 self._returner.start()
+
+    def release(self, token: Token) -> None:
+        """Back at once, unused (fetched ahead for a message that no longer needs it)."""
+        self._send_back(token, 0)
 
     def remove(self, token: Token) -> None:
         """Out of the pool (a throttle said the pool is too big)."""

@@ -72,12 +72,22 @@ def test_added_tokens_are_there_at_once(pool):
     assert all(t is not None and not t.waited for t in taken)
 
 
-def test_flush_sends_held_tokens_back_now_at_most_a_second_late(pool):
+def test_flush_sends_held_tokens_back_when_due(pool):
     tokens, raw = pool
     tokens.add(1)
     token = tokens.take(time.monotonic() + 1)
     tokens.give_back(token)
-    tokens.flush()
+    tokens.flush()  # waits until the token is due, then sends it back
+    assert time.monotonic() >= token.received_at + 1.0
+    assert tokens.holding == 0
+    assert _counts(raw) == (1, 0, 0)
+
+
+def test_flush_without_waiting_sends_back_at_most_a_second_late(pool):
+    tokens, raw = pool
+    tokens.add(1)
+    tokens.give_back(tokens.take(time.monotonic() + 1))
+    tokens.flush(wait=False)
     assert tokens.holding == 0
     assert _counts(raw) == (0, 0, 1)  # sent again with a delay of one second
 

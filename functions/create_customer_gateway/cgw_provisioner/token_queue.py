@@ -164,14 +164,17 @@ class MnsTokenQueue:
             with self._queue(3) as queue:
                 queue.send_message(Message(TOKEN_BODY))
 
-    def flush(self) -> None:
-        """Every held token back now: a token not yet due comes back with a delay of whole
-        seconds (MNS's unit), at most a second late."""
+    def flush(self, wait: bool = True) -> None:
+        """Every held token back, each when it is due: waiting for the last (at most
+        `reuse_after_s`) keeps the pool's second exact; without `wait`, a token not yet due
+        comes back with a delay of whole seconds (MNS's unit), up to a second late."""
         with self._lock:
-            held, self._held = self._held, []
-        now = self._clock()
-        for due, _, token in sorted(held):
-            self._send_back(token, math.ceil(max(0.0, due - now)))
+            held, self._held = sorted(self._held), []
+        for due, _, token in held:
+            early = due - self._clock()
+            if wait and early > 0:
+                self._sleep(early)
+            self._send_back(token, 0 if wait else math.ceil(max(0.0, early)))
 
     def _return_when_due(self) -> None:
         while True:

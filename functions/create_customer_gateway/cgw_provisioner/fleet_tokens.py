@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # (the adapter is built and imported by app.py)
 
 
 DEMAND_S = 0.5  # the start gate asked this recently: messages are waiting for tokens
+FETCH_S = 5.0  # one fetch waits this long at most (long polls: an empty one is billed too)
 
 
 class FleetTokenPolicy:
@@ -127,7 +128,7 @@ class FleetTokenPolicy:
         """Fetch tokens while the start gate keeps asking (within `DEMAND_S`)."""
         try:
             while self._clock() - self._wanted_at < DEMAND_S and self._clock() >= self._alone_until:
-                token = self.tokens.take(self._clock() + 1.0)
+                token = self.tokens.take(self._clock() + FETCH_S)
                 if token is None:
                     continue
                 with self._lock:

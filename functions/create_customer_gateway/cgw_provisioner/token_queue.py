@@ -59,7 +59,7 @@ class MnsTokenQueue:
         *,
         receivers: int = 2,
         reuse_after_s: float = 1.0,
-        poll_s: int = 1,
+        poll_s: int = 5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -98,6 +98,7 @@ class MnsTokenQueue:
                 wait = min(self.poll_s, int(remaining))  # whole seconds; 0: a short poll
                 if not self._seen_token and polls == 0:
                     wait = 0  # (a fresh instance looks at once: it may have to seed the pool)
+                polled = self._clock()
                 handle = self._receive(wait)
                 if handle is not None:
                     now = self._clock()
@@ -111,8 +112,11 @@ class MnsTokenQueue:
                 # and a look in between would add one too many).
                 if polls % 30 == (1 if not self._seen_token else 0):
                     self._seed_if_empty()
-                if wait == 0:
-                    self._sleep(min(0.05, max(0.0, latest - self._clock())))
+                # An empty answer before the wait was up (a short poll, or MNS refusing a long
+                # poll over its limit, which it still bills): not straight back.
+                pause = max(0.05, wait) - (self._clock() - polled)
+                if pause > 0:
+                    self._sleep(min(pause, max(0.0, latest - self._clock())))
             return None
         finally:
             self._receiving.release()

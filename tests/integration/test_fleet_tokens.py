@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 
 from mns.account import Account
@@ -78,3 +80,26 @@ def test_an_unusable_queue_paces_alone_and_says_so(localcloud):
     assert "QueueNotExist" in said[0]
     assert policy.admit(time.monotonic() + 2)  # still alone: the queue is not asked again
     assert len(said) == 1
+
+
+def test_the_function_with_fleet_tokens_draws_every_call_from_the_pool(cloud, monkeypatch):
+    """RETRY_POLICY=fleet-tokens end to end: config, the policy, the queue, the invocation."""
+    from cgw_provisioner import app
+    from tests.integration.test_reliability import _queue_event
+
+    queue = cloud.mns.get_queue("fleet-tokens")
+    queue.create(QueueMeta(vis_timeout=5))
+    monkeypatch.setenv("RETRY_POLICY", "fleet-tokens")
+    monkeypatch.setenv("TOKEN_QUEUE", "acs:mns:::/queues/fleet-tokens")
+    app.reset()
+    requests = [
+        {"RegionId": "cn-shanghai", "IpAddress": f"203.0.113.{60 + i}", "Name": f"t{i}"}
+        for i in range(4)
+    ]
+    cloud.invoke(json.loads(_queue_event(requests)))
+    assert len(cloud.gateways()) == 4
+    assert sorted(o.tag for o in cloud.outcomes()) == ["created"] * 4
+    # a fresh pool: seeded with one token, and slow start added one per grant; all back
+    assert _tokens_in(queue) == 5
+    assert type(app._instance.vpc_policy).__name__ == "FleetTokenPolicy"  # (no fallback)
+    assert app._instance.vpc_policy._alone_until == -math.inf

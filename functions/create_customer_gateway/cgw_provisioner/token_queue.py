@@ -77,6 +77,7 @@ class MnsTokenQueue:
         self._returner: threading.Thread | None = None
         self.holding = 0  # tokens taken and not yet given back or removed
         self._seen_token = False  # this instance has had a token (the pool was seeded)
+        self._seeded_at = -math.inf  # when this instance last looked whether to seed
         self.broken: TokenQueueError | None = None  # the returner's last failure
 
     def use(self, credentials: Credentials, region: str = "", account_id: str = "") -> None:
@@ -134,7 +135,13 @@ class MnsTokenQueue:
 
     def _seed_if_empty(self) -> None:
         """The first token of a fresh pool (or one that expired): only when the queue holds
-        none at all, visible, in flight or delayed."""
+        none at all, visible, in flight or delayed, and not twice a second from one instance
+        (its receivers find the pool empty together)."""
+        with self._lock:
+            now = self._clock()
+            if now - self._seeded_at < 1.0:
+                return
+            self._seeded_at = now
         with self._queue(3) as queue:
             meta = queue.get_attributes()
             if meta.active_messages + meta.inactive_messages + meta.delay_messages == 0:

@@ -65,6 +65,7 @@ def defaults() -> dict[str, Any]:
     for parameter, name in (
         ("BatchConcurrency", "BATCH_CONCURRENCY"),
         ("MaxAttempts", "MAX_ATTEMPTS"),
+        ("RetryPolicy", "RETRY_POLICY"),
     ):
         import re
 

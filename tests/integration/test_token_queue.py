@@ -83,15 +83,6 @@ def test_flush_sends_held_tokens_back_when_due(pool):
     assert _counts(raw) == (1, 0, 0)
 
 
-def test_flush_without_waiting_sends_back_at_most_a_second_late(pool):
-    tokens, raw = pool
-    tokens.add(1)
-    tokens.give_back(tokens.take(time.monotonic() + 1))
-    tokens.flush(wait=False)
-    assert tokens.holding == 0
-    assert _counts(raw) == (0, 0, 1)  # sent again with a delay of one second
-
-
 def test_a_token_already_back_is_not_doubled(localcloud):
     url = localcloud.cloud.base_url
     raw = Account(url, DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET).get_queue("short")

@@ -8,9 +8,9 @@ visible again). The rules that decide what an answer does are token_rules.py's; 
 only moves tokens.
 
 Threads: any number call `take` (at most `receivers` receive at once); one background thread
-sends held tokens back when they are due; `flush` sends every held token back at once (an
-invocation calls it before it returns: FC freezes an idle instance, and its held tokens would
-come back only when their visibility timeout ends).
+sends held tokens back when they are due; `flush` sends every held token back, waiting for
+the last (an invocation calls it before it returns: FC freezes an idle instance, and its held
+tokens would come back only when their visibility timeout ends).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class MnsTokenQueue:
 
     def release(self, token: Token) -> None:
         """Back at once, unused (fetched ahead for a message that no longer needs it)."""
-        self._send_back(token, 0)
+        self._send_back(token)
 
     def remove(self, token: Token) -> None:
         """Out of the pool (a throttle said the pool is too big)."""
@@ -175,17 +175,17 @@ class MnsTokenQueue:
             with self._queue(3) as queue:
                 queue.send_message(Message(TOKEN_BODY))
 
-    def flush(self, wait: bool = True) -> None:
+    def flush(self) -> None:
         """Every held token back, each when it is due: waiting for the last (at most
-        `reuse_after_s`) keeps the pool's second exact; without `wait`, a token not yet due
-        comes back with a delay of whole seconds (MNS's unit), up to a second late."""
+        `reuse_after_s`) keeps the pool's second exact (a whole-second DelaySeconds instead
+        returned tokens up to a second late: decision 0013)."""
         with self._lock:
             held, self._held = sorted(self._held), []
         for due, _, token in held:
             early = due - self._clock()
-            if wait and early > 0:
+            if early > 0:
                 self._sleep(early)
-            self._send_back(token, 0 if wait else math.ceil(max(0.0, early)))
+            self._send_back(token)
 
     def _return_when_due(self) -> None:
         while True:
@@ -199,16 +199,16 @@ class MnsTokenQueue:
                     self._lock.wait(timeout=max(0.0, self._held[0][0] - self._clock()))
                 _, _, token = heapq.heappop(self._held)
             try:
-                self._send_back(token, 0)
+                self._send_back(token)
             except Exception as exc:  # (the thread must go on: the policy reads `broken`)
                 self.broken = exc if isinstance(exc, TokenQueueError) else TokenQueueError(exc)
 
-    def _send_back(self, token: Token, delay_s: int) -> None:
+    def _send_back(self, token: Token) -> None:
         with self._lock:
             self.holding -= 1
         if self._delete(token):
             with self._queue(3) as queue:
-                queue.send_message(Message(TOKEN_BODY, delay_seconds=delay_s or None))
+                queue.send_message(Message(TOKEN_BODY))
 
     def _delete(self, token: Token) -> bool:
         """True when deleted; False when the handle was stale (the token is back already)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 
 from mns.account import Account
 from mns.queue import QueueMeta
 
 from cgw_provisioner.arns import Destination
+from cgw_provisioner.concurrency import StartGate, concurrency_for
 from cgw_provisioner.config import Endpoint
 from cgw_provisioner.credentials import Credentials
 from cgw_provisioner.fleet_tokens import FleetTokenPolicy
@@ -62,6 +64,30 @@ def test_a_throttle_with_retry_after_removes_the_token(localcloud):
     policy.finish()
     assert _tokens_in(raw) == 1
     assert not policy.rules.fresh
+
+
+def test_a_watched_gate_gets_tokens_for_its_batch_and_is_woken(localcloud):
+    """The batch's ten messages start on tokens fetched ahead (batch receives); the gate's
+    recheck is a minute, so only the policy's wake can let them in within the test."""
+    policy, tokens, _ = _policy(localcloud, "pool-w")
+    tokens.add(10)
+    tokens.flush()
+    gate = StartGate(concurrency_for(policy, 10), recheck=60, messages=10)
+    unwatch = policy.watch(gate)
+    entered = []
+    threads = [
+        threading.Thread(target=lambda: (gate.enter(time.monotonic() + 60), entered.append(1)))
+        for _ in range(10)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(entered) == 10
+    assert tokens.holding == 10
+    unwatch()
+    policy.finish()  # (unused tokens back at once)
+    assert tokens.holding == 0
 
 
 def test_no_token_by_the_deadline_is_no_admission(localcloud):

@@ -65,11 +65,25 @@ def test_a_removed_token_leaves_the_pool(pool):
     assert _counts(raw) == (0, 0, 0)
 
 
-def test_added_tokens_are_there_at_once(pool):
-    tokens, _ = pool
-    tokens.add(3)
+def test_added_tokens_are_sent_at_once_off_the_callers_thread(pool):
+    tokens, raw = pool
+    tokens.add(3)  # (queued for the returner thread: a call's answer does not wait for it)
+    deadline = time.monotonic() + 2
+    while _counts(raw)[0] < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _counts(raw) == (3, 0, 0)
     taken = [tokens.take(time.monotonic() + 1) for _ in range(3)]
     assert all(t is not None and not t.waited for t in taken)
+
+
+def test_take_some_gets_several_tokens_in_one_receive(pool):
+    tokens, raw = pool
+    tokens.add(5)
+    tokens.flush()  # (sends whatever the returner has not sent yet)
+    taken = tokens.take_some(time.monotonic() + 1, 4)
+    assert len(taken) == 4
+    assert tokens.holding == 4
+    assert _counts(raw) == (1, 4, 0)
 
 
 def test_flush_sends_held_tokens_back_when_due(pool):

@@ -67,6 +67,28 @@ def test_the_allowance_is_read_while_waiting():
     assert gate.in_progress == 2
 
 
+def test_wake_lets_a_waiter_in_before_the_recheck():
+    allowance = [1]
+    gate = StartGate(lambda: allowance[0], recheck=60)  # (a recheck the test would not outlast)
+    gate.enter(time.monotonic() + 60)
+    entered = threading.Event()
+    waiter = threading.Thread(target=lambda: (gate.enter(time.monotonic() + 60), entered.set()))
+    waiter.start()
+    wait_for(lambda: gate.pending == 1, 10, "the waiter to wait")
+    allowance[0] = 2
+    gate.wake()
+    assert entered.wait(5)
+    waiter.join(5)
+
+
+def test_pending_counts_messages_not_started_yet():
+    gate = StartGate(lambda: 10, messages=3)
+    assert gate.pending == 3  # none has come to the gate yet
+    gate.enter(time.monotonic() + 1)
+    assert gate.pending == 2
+    assert StartGate(lambda: 10).pending == 0  # (size not told: only the waiters count)
+
+
 def test_nobody_waits_past_latest():
     """The gate's clock is injected: the waiter goes ahead once it reads a time past latest."""
     now = [100.0]

@@ -206,7 +206,10 @@ class Instance:
         gate = StartGate(
             concurrency_for(self.vpc_policy, workers),
             earliest_start=earliest_start_for(self.vpc_policy),
+            messages=len(deliveries),
         )
+        watch = getattr(self.vpc_policy, "watch", None)  # (fleet-tokens: fetches tokens
+        unwatch = watch(gate) if watch is not None else None  # ahead for the gate's waiters)
 
         def run(delivery: Delivery) -> ItemResult:
             gate.enter(provision_deadline.at)
@@ -231,6 +234,8 @@ class Instance:
 
             with ThreadPoolExecutor(workers, thread_name_prefix="cgw-item") as pool:
                 results = list(pool.map(run, deliveries))
+        if unwatch is not None:
+            unwatch()
         finish = getattr(self.vpc_policy, "finish", None)  # (fleet-tokens: held tokens back
         if finish is not None:  # before FC freezes the instance)
             finish()

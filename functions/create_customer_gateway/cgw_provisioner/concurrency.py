@@ -27,9 +27,11 @@ class StartGate:
         *,
         earliest_start: Callable[[int], float] | None = None,
         recheck: float = 0.05,
+        messages: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._allowed, self._recheck, self._clock = allowed, recheck, clock
+        self._messages, self._started = messages, 0  # the batch's size; those that went in
         self._earliest_start = earliest_start
         self._turns = threading.Condition()
         self._in_progress = 0
@@ -39,6 +41,12 @@ class StartGate:
     @property
     def in_progress(self) -> int:
         return self._in_progress
+
+    @property
+    def pending(self) -> int:
+        """Messages not started yet: waiting for a slot, or still to come to the gate (of
+        `messages`). A policy that fetches ahead reads it as its demand."""
+        return max(len(self._waiting), self._messages - self._started)
 
     def enter(self, latest: float) -> None:
         """Wait for a slot, but not beyond `latest`, nor at all when `earliest_start` says
@@ -57,9 +65,16 @@ class StartGate:
             finally:
                 self._waiting.remove(ticket)
             self._in_progress += 1
+            self._started += 1
 
     def _too_late(self, latest: float, ahead: int) -> bool:
         return self._earliest_start is not None and self._earliest_start(ahead) > latest
+
+    def wake(self) -> None:
+        """Look at `allowed()` again now, not at the next recheck (its advice went up: a
+        token fetched ahead came)."""
+        with self._turns:
+            self._turns.notify_all()
 
     def leave(self) -> None:
         with self._turns:

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .credentials import Credentials
 from .retry import ApiCallError, ErrorClass, RetryPolicy, ShareLimiterPolicy, retry_delay
@@ -23,6 +23,15 @@ from .token_rules import PoolChange, TokenRules
 
 if TYPE_CHECKING:  # (the adapter is built and imported by app.py)
     from .token_queue import MnsTokenQueue, Token
+
+
+class Gate(Protocol):
+    """What the policy sees of a start gate (concurrency.StartGate)."""
+
+    @property
+    def pending(self) -> int: ...
+
+    def wake(self) -> None: ...
 
 
 DEMAND_S = 0.5  # the start gate asked this recently: messages are waiting for tokens
@@ -55,12 +64,26 @@ class FleetTokenPolicy:
         # Tokens fetched ahead, while messages wait at the start gate: a message starts when
         # one is in hand, so its time in progress does not include the wait for a token.
         self._ready: list[Token] = []
-        self._fetching = 0
+        self._fetching = 0  # fetches running
+        self._asked = 0  # tokens those fetches ask for
         self._wanted_at = -math.inf  # the start gate last asked how many may run
+        self._gates: list[Gate] = []  # the running invocations' start gates
 
     # -- the invocation's edges (app.py calls these when the policy has them) ---------------
     def prepare(self, credentials: Credentials, region: str, account_id: str) -> None:
         self.tokens.use(credentials, region, account_id)
+
+    def watch(self, gate: Gate) -> Callable[[], None]:
+        """Fetch ahead for the messages pending at `gate`, and wake it when tokens come (else
+        it would see them only at its next recheck). Returns the way to stop."""
+        with self._lock:
+            self._gates.append(gate)
+
+        def unwatch() -> None:
+            with self._lock:
+                self._gates.remove(gate)
+
+        return unwatch
 
     def finish(self) -> None:
         """Before the invocation returns: held and unused tokens back now (a frozen
@@ -69,8 +92,8 @@ class FleetTokenPolicy:
             unused, self._ready = self._ready, []
             self._wanted_at = -math.inf
         try:
-            for token in unused:
-                self.tokens.give_back(token)
+            for token in unused:  # (never used for a call: the pool's second is not spent)
+                self.tokens.release(token)
             self.tokens.flush()
         except Exception as exc:  # (never fails an invocation)
             self._alone(exc)
@@ -114,35 +137,56 @@ class FleetTokenPolicy:
 
     def concurrency(self, workers: int) -> int:
         """The calls holding a token plus the tokens in hand: a message starts when its token
-        is there. Asking is demand: up to `receivers` fetches run ahead while it lasts."""
+        is there. Asking is demand: while it lasts, up to `receivers` fetches run ahead for
+        the messages pending at the watched gates (one batch receive each)."""
         if self._clock() < self._alone_until:
             return self.fallback.concurrency(workers)
         with self._lock:
             self._wanted_at = self._clock()
-            while self._fetching + len(self._ready) < self.tokens.receivers:
+            while self._fetching < self.tokens.receivers and (short := self._short(workers)) > 0:
                 self._fetching += 1
-                threading.Thread(target=self._fetch, name="token-fetch", daemon=True).start()
+                self._asked += short
+                threading.Thread(
+                    target=self._fetch, args=(short,), name="token-fetch", daemon=True
+                ).start()
             return min(workers, self._calling + len(self._ready))
 
-    def _fetch(self) -> None:
-        """Fetch tokens while the start gate keeps asking (within `DEMAND_S`)."""
+    def _short(self, workers: int) -> int:
+        """Tokens wanted beyond those in hand or asked for: one per message not started yet
+        (without a watched gate: `receivers` ahead)."""
+        if self._gates:
+            wanted = min(workers, sum(gate.pending for gate in self._gates))
+        else:
+            wanted = self.tokens.receivers
+        return wanted - len(self._ready) - self._asked
+
+    def _fetch(self, most: int) -> None:
+        """Fetch up to `most` tokens while the start gate keeps asking (within `DEMAND_S`)."""
+        asked = most
         try:
             while self._clock() - self._wanted_at < DEMAND_S and self._clock() >= self._alone_until:
-                token = self.tokens.take(self._clock() + FETCH_S)
-                if token is None:
+                tokens = self.tokens.take_some(self._clock() + FETCH_S, most)
+                if not tokens:
                     continue
                 with self._lock:
+                    self._asked -= asked
+                    asked = 0
                     wanted = self._clock() - self._wanted_at < DEMAND_S
                     if wanted:
-                        self._ready.append(token)
-                if not wanted:  # nobody waits for it any more: others may use it
-                    self.tokens.release(token)
+                        self._ready.extend(tokens)
+                    gates = list(self._gates)
+                if not wanted:  # nobody waits for them any more: others may use them
+                    for token in tokens:
+                        self.tokens.release(token)
+                for gate in gates if wanted else ():
+                    gate.wake()
                 return
         except Exception as exc:
             self._alone(exc)
         finally:
             with self._lock:
                 self._fetching -= 1
+                self._asked -= asked
 
     def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
         """A short full jitter, at least the retry-after: the next call waits for a token."""

@@ -7,10 +7,10 @@ copy is sent only when the delete worked (a stale receipt handle means the token
 visible again). The rules that decide what an answer does are token_rules.py's; this module
 only moves tokens.
 
-Threads: any number call `take` (at most `receivers` receive at once); one background thread
-sends held tokens back when they are due; `flush` sends every held token back, waiting for
-the last (an invocation calls it before it returns: FC freezes an idle instance, and its held
-tokens would come back only when their visibility timeout ends).
+Threads: any number call `take` or `take_some` (at most `receivers` receive at once); one
+background thread sends held tokens back when they are due; `flush` sends every held token
+back, waiting for the last (an invocation calls it before it returns: FC freezes an idle
+instance, and its held tokens would come back only when their visibility timeout ends).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ TOKEN_BODY = "token"
 EMPTY = "MessageNotExist"  # an empty queue (or too many long polls) answers this
 STALE = {"MessageNotExist", "ReceiptHandleError"}  # a receipt handle that expired
 WAITED_S = 0.05  # a receive that took longer than this waited for its token
+MAX_BATCH = 16  # BatchReceiveMessage's most messages per request
 
 
 class TokenQueueError(Exception):
@@ -72,7 +73,8 @@ class MnsTokenQueue:
         self._credentials: Credentials | None = None
         self._receiving = threading.BoundedSemaphore(receivers)
         self._lock = threading.Condition()
-        self._held: list[tuple[float, int, Token]] = []  # (due, order, token)
+        # (due, order, token): a held token to send back, or None: a new token to send
+        self._held: list[tuple[float, int, Token | None]] = []
         self._order = count()
         self._returner: threading.Thread | None = None
         self.holding = 0  # tokens taken and not yet given back or removed
@@ -90,9 +92,16 @@ class MnsTokenQueue:
     # -- taking ----------------------------------------------------------------------------
     def take(self, latest: float) -> Token | None:
         """A token, or None when none came by `latest` (on this queue's clock)."""
+        taken = self.take_some(latest, 1)
+        return taken[0] if taken else None
+
+    def take_some(self, latest: float, most: int) -> list[Token]:
+        """Up to `most` tokens (at most 16: one BatchReceiveMessage) as soon as at least one
+        is there; none when none came by `latest`."""
+        most = max(1, min(MAX_BATCH, most))
         asked = self._clock()
         if not self._receiving.acquire(timeout=max(0.0, latest - asked)):
-            return None
+            return []
         try:
             polls = 0
             while (remaining := latest - self._clock()) > 0:
@@ -100,13 +109,14 @@ class MnsTokenQueue:
                 if not self._seen_token and polls == 0:
                     wait = 0  # (a fresh instance looks at once: it may have to seed the pool)
                 polled = self._clock()
-                handle = self._receive(wait)
-                if handle is not None:
+                handles = self._receive(wait, most)
+                if handles:
                     now = self._clock()
                     with self._lock:
-                        self.holding += 1
+                        self.holding += len(handles)
                         self._seen_token = True
-                    return Token(handle, now, polls > 0 or now - asked > WAITED_S)
+                    waited = polls > 0 or now - asked > WAITED_S
+                    return [Token(handle, now, waited) for handle in handles]
                 polls += 1
                 # A fresh instance looks at once; one that has had tokens only after 30 empty
                 # polls (a token on its way back is deleted a moment before its copy is sent,
@@ -118,20 +128,22 @@ class MnsTokenQueue:
                 pause = max(0.05, wait) - (self._clock() - polled)
                 if pause > 0:
                     self._sleep(min(pause, max(0.0, latest - self._clock())))
-            return None
+            return []
         finally:
             self._receiving.release()
 
-    def _receive(self, wait_s: int) -> str | None:
+    def _receive(self, wait_s: int, most: int) -> list[str]:
         with self._queue(wait_s + 2) as queue:
             try:
-                message = queue.receive_message(wait_s)
+                if most == 1:
+                    messages = [queue.receive_message(wait_s)]
+                else:
+                    messages = queue.batch_receive_message(most, wait_s)
             except MNSServerException as exc:
                 if exc.type == EMPTY:
-                    return None
+                    return []
                 raise
-        handle: str = message.receipt_handle
-        return handle
+        return [str(message.receipt_handle) for message in messages]
 
     def _seed_if_empty(self) -> None:
         """The first token of a fresh pool (or one that expired): only when the queue holds
@@ -150,9 +162,18 @@ class MnsTokenQueue:
     # -- giving back, removing, adding ----------------------------------------------------
     def give_back(self, token: Token) -> None:
         """Back in the pool `reuse_after_s` after it came (by the returner thread)."""
+        self._schedule(token.received_at + self.reuse_after_s, [token])
+
+    def add(self, tokens: int) -> None:
+        """New tokens into the pool, sent by the returner thread (not on a call's path)."""
+        self._schedule(self._clock(), [None] * tokens)
+
+    def _schedule(self, due: float, tokens: list[Token | None]) -> None:
+        if not tokens:
+            return
         with self._lock:
-            due = token.received_at + self.reuse_after_s
-            heapq.heappush(self._held, (due, next(self._order), token))
+            for token in tokens:
+                heapq.heappush(self._held, (due, next(self._order), token))
             self._lock.notify()
             if self._returner is None:
                 self._returner = threading.Thread(
@@ -170,22 +191,17 @@ class MnsTokenQueue:
             self.holding -= 1
         self._delete(token)
 
-    def add(self, tokens: int) -> None:
-        for _ in range(tokens):
-            with self._queue(3) as queue:
-                queue.send_message(Message(TOKEN_BODY))
-
     def flush(self) -> None:
-        """Every held token back, each when it is due: waiting for the last (at most
-        `reuse_after_s`) keeps the pool's second exact (a whole-second DelaySeconds instead
-        returned tokens up to a second late: decision 0013)."""
+        """Every held token back and every new one sent, each when it is due: waiting for the
+        last (at most `reuse_after_s`) keeps the pool's second exact (a whole-second
+        DelaySeconds instead returned tokens up to a second late: decision 0013)."""
         with self._lock:
-            held, self._held = sorted(self._held), []
+            held, self._held = sorted(self._held, key=lambda entry: entry[:2]), []
         for due, _, token in held:
             early = due - self._clock()
             if early > 0:
                 self._sleep(early)
-            self._send_back(token)
+            self._deliver(token)
 
     def _return_when_due(self) -> None:
         while True:
@@ -199,9 +215,16 @@ class MnsTokenQueue:
                     self._lock.wait(timeout=max(0.0, self._held[0][0] - self._clock()))
                 _, _, token = heapq.heappop(self._held)
             try:
-                self._send_back(token)
+                self._deliver(token)
             except Exception as exc:  # (the thread must go on: the policy reads `broken`)
                 self.broken = exc if isinstance(exc, TokenQueueError) else TokenQueueError(exc)
+
+    def _deliver(self, token: Token | None) -> None:
+        if token is None:
+            with self._queue(3) as queue:
+                queue.send_message(Message(TOKEN_BODY))
+        else:
+            self._send_back(token)
 
     def _send_back(self, token: Token) -> None:
         with self._lock:

@@ -291,3 +291,30 @@ def test_invoke_tool_prints_the_functions_answer():
     missing = _tool("tools/invoke.py", "events/no-such-file.json")
     assert missing.returncode == 2
     assert "cannot read the event" in missing.stderr
+
+
+def test_fleet_tokens_deployed_from_the_template_draw_calls_from_the_token_queue():
+    """RetryPolicy=fleet-tokens: the role may use the token queue (a refused call would make
+    the function pace alone, quietly slower), and every gateway call drew a token."""
+    with LocalCloud(
+        template=TEMPLATE,
+        template_parameters={"RetryPolicy": "fleet-tokens"},
+        trigger_time_scale=0.01,
+    ) as cloud:
+        stack = Stack(cloud)
+        bodies = [
+            json.dumps({"RegionId": "cn-shanghai", "IpAddress": f"198.51.100.{i}"})
+            for i in range(20, 32)
+        ]
+        for body in bodies:
+            stack.send(body)
+        events = stack.outcomes(len(bodies))
+        assert {e["type"] for e in events} == {"vpc.customergateway.created"}
+        calls = stack.role_calls()
+        assert all(c["code"] not in ("Forbidden", "AccessDenied") for c in calls), [
+            (c["action"], c["code"]) for c in calls if c["code"] in ("Forbidden", "AccessDenied")
+        ]
+        taken = [c for c in calls if c["action"] in ("ReceiveMessage", "BatchReceiveMessage")]
+        assert taken, "no token was ever received"
+        # the pool (the template's TokenQueueName default) lives on after the invocations
+        assert stack.queue_counts("cgw-send-tokens") >= 1

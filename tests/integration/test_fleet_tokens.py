@@ -90,6 +90,26 @@ def test_a_watched_gate_gets_tokens_for_its_batch_and_is_woken(localcloud):
     assert tokens.holding == 0
 
 
+def test_finish_waits_for_the_fetches_still_polling(localcloud):
+    """An open long poll when FC freezes the instance would take a token nobody uses until its
+    visibility ends: finish returns only when the fetches have stopped polling."""
+    policy, tokens, raw = _policy(localcloud, "pool-f")
+    tokens.add(1)
+    tokens.flush()
+    seeded = tokens.take(time.monotonic() + 1)  # (the pool's only token, held: it is empty)
+    gate = StartGate(concurrency_for(policy, 4), messages=4)
+    policy.watch(gate)
+    assert policy.concurrency(4) == 0  # fetches start, and long-poll the empty queue
+    time.sleep(0.2)
+    started = time.monotonic()
+    policy.finish()
+    assert time.monotonic() - started < 2.5
+    assert policy._fetching == 0
+    tokens.release(seeded)
+    time.sleep(0.3)
+    assert raw.get_attributes().active_messages == 1  # no stale poll took it
+
+
 def test_no_token_by_the_deadline_is_no_admission(localcloud):
     policy, tokens, _ = _policy(localcloud, "pool-c")
     tokens.add(1)

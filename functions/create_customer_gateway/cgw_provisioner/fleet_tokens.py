@@ -36,6 +36,7 @@ class Gate(Protocol):
 
 DEMAND_S = 0.5  # the start gate asked this recently: messages are waiting for tokens
 FETCH_S = 5.0  # one fetch waits this long at most (long polls: an empty one is billed too)
+FETCH_POLL_S = 1  # ... in long polls this long, so that `finish` can wait for the last one
 
 
 class FleetTokenPolicy:
@@ -58,6 +59,7 @@ class FleetTokenPolicy:
         self.degrade_s, self._on_degrade = degrade_s, on_degrade
         self._clock, self._rand = clock, rand
         self._lock = threading.Lock()
+        self._fetches_ended = threading.Condition(self._lock)
         self._calling = 0  # calls holding a token now
         self._alone_until = -math.inf
         self._held = threading.local()  # this thread's token, from admit to the answer
@@ -87,10 +89,15 @@ class FleetTokenPolicy:
 
     def finish(self) -> None:
         """Before the invocation returns: held and unused tokens back now (a frozen
-        instance's would come back only when their visibility ends)."""
+        instance's would come back only when their visibility ends), once the fetches still
+        polling have ended (a frozen instance's open long poll would take tokens nobody uses
+        until their visibility ends; each ends within `FETCH_POLL_S`)."""
         with self._lock:
-            unused, self._ready = self._ready, []
             self._wanted_at = -math.inf
+            # (bounded: a fetch still waiting for a receive slot may come back later, and
+            # what it takes then it releases, as nobody wants it)
+            self._fetches_ended.wait_for(lambda: self._fetching == 0, timeout=FETCH_POLL_S + 1)
+            unused, self._ready = self._ready, []
         try:
             for token in unused:  # (never used for a call: the pool's second is not spent)
                 self.tokens.release(token)
@@ -163,22 +170,27 @@ class FleetTokenPolicy:
     def _fetch(self, most: int) -> None:
         """Fetch up to `most` tokens while the start gate keeps asking (within `DEMAND_S`)."""
         asked = most
+
+        def wanted() -> bool:
+            now = self._clock()
+            return now - self._wanted_at < DEMAND_S and now >= self._alone_until
+
         try:
-            while self._clock() - self._wanted_at < DEMAND_S and self._clock() >= self._alone_until:
-                tokens = self.tokens.take_some(self._clock() + FETCH_S, most)
+            while wanted():
+                tokens = self.tokens.take_some(self._clock() + FETCH_S, most, FETCH_POLL_S, wanted)
                 if not tokens:
                     continue
                 with self._lock:
                     self._asked -= asked
                     asked = 0
-                    wanted = self._clock() - self._wanted_at < DEMAND_S
-                    if wanted:
+                    keep = wanted()
+                    if keep:
                         self._ready.extend(tokens)
                     gates = list(self._gates)
-                if not wanted:  # nobody waits for them any more: others may use them
+                if not keep:  # nobody waits for them any more: others may use them
                     for token in tokens:
                         self.tokens.release(token)
-                for gate in gates if wanted else ():
+                for gate in gates if keep else ():
                     gate.wake()
                 return
         except Exception as exc:
@@ -187,6 +199,7 @@ class FleetTokenPolicy:
             with self._lock:
                 self._fetching -= 1
                 self._asked -= asked
+                self._fetches_ended.notify_all()
 
     def delay(self, attempt: int, error: ApiCallError, error_class: ErrorClass) -> float:
         """A short full jitter, at least the retry-after: the next call waits for a token."""

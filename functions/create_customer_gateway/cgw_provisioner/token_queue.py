@@ -95,17 +95,25 @@ class MnsTokenQueue:
         taken = self.take_some(latest, 1)
         return taken[0] if taken else None
 
-    def take_some(self, latest: float, most: int) -> list[Token]:
+    def take_some(
+        self,
+        latest: float,
+        most: int,
+        poll_s: int | None = None,
+        wanted: Callable[[], bool] = lambda: True,
+    ) -> list[Token]:
         """Up to `most` tokens (at most 16: one BatchReceiveMessage) as soon as at least one
-        is there; none when none came by `latest`."""
+        is there; none when none came by `latest`, or once `wanted()` says no (asked between
+        polls). Long polls last `poll_s` at most (default: the queue's `poll_s`)."""
         most = max(1, min(MAX_BATCH, most))
+        poll_s = self.poll_s if poll_s is None else poll_s
         asked = self._clock()
         if not self._receiving.acquire(timeout=max(0.0, latest - asked)):
             return []
         try:
             polls = 0
-            while (remaining := latest - self._clock()) > 0:
-                wait = min(self.poll_s, int(remaining))  # whole seconds; 0: a short poll
+            while (remaining := latest - self._clock()) > 0 and wanted():
+                wait = min(poll_s, int(remaining))  # whole seconds; 0: a short poll
                 if not self._seen_token and polls == 0:
                     wait = 0  # (a fresh instance looks at once: it may have to seed the pool)
                 polled = self._clock()

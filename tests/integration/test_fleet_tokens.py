@@ -149,3 +149,32 @@ def test_the_function_with_fleet_tokens_draws_every_call_from_the_pool(cloud, mo
     assert _tokens_in(queue) == 5
     assert type(app._instance.vpc_policy).__name__ == "FleetTokenPolicy"  # (no fallback)
     assert app._instance.vpc_policy._alone_until == -math.inf
+
+
+def _counts(raw) -> tuple[int, int]:
+    meta = raw.get_attributes()
+    return meta.active_messages, meta.inactive_messages
+
+
+def test_a_queue_invocation_waits_for_its_tokens_a_direct_one_hides_them(cloud, monkeypatch):
+    """The trigger's invocation sends its held tokens back when due before it returns; a
+    direct invocation (someone waits for its answer) hides each one for the seconds it has
+    left and returns at once: its token is still in flight when the answer is in."""
+    from cgw_provisioner import app
+    from tests.integration.test_reliability import _queue_event
+
+    queue = cloud.mns.get_queue("fleet-tokens-d")
+    queue.create(QueueMeta(vis_timeout=5))
+    monkeypatch.setenv("RETRY_POLICY", "fleet-tokens")
+    monkeypatch.setenv("TOKEN_QUEUE", "acs:mns:::/queues/fleet-tokens-d")
+    app.reset()
+    request = {"RegionId": "cn-shanghai", "IpAddress": "203.0.113.70"}
+    cloud.invoke(json.loads(_queue_event([request])))
+    assert _counts(queue) == (2, 0)  # its token back, and the one slow start added
+    cloud.invoke({"RegionId": "cn-shanghai", "IpAddress": "203.0.113.71"})
+    assert _counts(queue) == (2, 1)  # the direct call's token is hidden until it is due
+    deadline = time.monotonic() + 3
+    while _counts(queue) != (3, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _counts(queue) == (3, 0)  # back by itself, one second later
+    assert len(cloud.gateways()) == 2

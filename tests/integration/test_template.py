@@ -179,6 +179,7 @@ TOKEN_QUEUE_ACTIONS = {
     "receive_message(": {"mns:ReceiveMessage"},
     "batch_receive_message(": {"mns:BatchReceiveMessage", "mns:ReceiveMessage"},
     "delete_message(": {"mns:DeleteMessage"},
+    "change_message_visibility(": {"mns:ChangeMessageVisibility"},
     "send_message(": {"mns:SendMessage"},
     "get_attributes(": {"mns:GetQueueAttributes"},
 }
@@ -330,6 +331,7 @@ def test_template_deploys_on_localcloud_as_described(tmp_path):
             "ReceiveMessage",
             "BatchReceiveMessage",
             "DeleteMessage",
+            "ChangeMessageVisibility",
             "SendMessage",
             "GetQueueAttributes",
         }

@@ -237,8 +237,8 @@ class Instance:
         if unwatch is not None:
             unwatch()
         finish = getattr(self.vpc_policy, "finish", None)  # (fleet-tokens: held tokens back
-        if finish is not None:  # before FC freezes the instance)
-            finish()
+        if finish is not None:  # before FC freezes the instance; waiting for them only when
+            finish(all(d.kind == "mns-queue" for d in deliveries))  # the caller is the queue)
         return self._finish(event, deliveries, results, started, log)
 
     def _item(

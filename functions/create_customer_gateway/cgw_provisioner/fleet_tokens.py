@@ -87,11 +87,12 @@ class FleetTokenPolicy:
 
         return unwatch
 
-    def finish(self) -> None:
+    def finish(self, wait: bool = True) -> None:
         """Before the invocation returns: held and unused tokens back now (a frozen
         instance's would come back only when their visibility ends), once the fetches still
         polling have ended (a frozen instance's open long poll would take tokens nobody uses
-        until their visibility ends; each ends within `FETCH_POLL_S`)."""
+        until their visibility ends; each ends within `FETCH_POLL_S`). `wait=False`: held
+        tokens are not waited for (MnsTokenQueue.flush)."""
         with self._lock:
             self._wanted_at = -math.inf
             # (bounded: a fetch still waiting for a receive slot may come back later, and
@@ -101,7 +102,7 @@ class FleetTokenPolicy:
         try:
             for token in unused:  # (never used for a call: the pool's second is not spent)
                 self.tokens.release(token)
-            self.tokens.flush()
+            self.tokens.flush(wait)
         except Exception as exc:  # (never fails an invocation)
             self._alone(exc)
 

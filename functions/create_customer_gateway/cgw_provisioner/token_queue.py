@@ -199,17 +199,32 @@ class MnsTokenQueue:
             self.holding -= 1
         self._delete(token)
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
         """Every held token back and every new one sent, each when it is due: waiting for the
         last (at most `reuse_after_s`) keeps the pool's second exact (a whole-second
-        DelaySeconds instead returned tokens up to a second late: decision 0013)."""
+        DelaySeconds instead returned tokens up to a second late: decision 0013).
+        `wait=False` (someone waits for the invocation): a token not due yet stays hidden
+        for the whole seconds it has left (ChangeMessageVisibility), then comes back by itself."""
         with self._lock:
             held, self._held = sorted(self._held, key=lambda entry: entry[:2]), []
         for due, _, token in held:
             early = due - self._clock()
-            if early > 0:
+            if early > 0 and token is not None and not wait:
+                self._hide(token, math.ceil(early))
+                continue
+            if early > 0 and token is not None:
                 self._sleep(early)
             self._deliver(token)
+
+    def _hide(self, token: Token, seconds: int) -> None:
+        with self._lock:
+            self.holding -= 1
+        with self._queue(3) as queue:
+            try:
+                queue.change_message_visibility(token.receipt_handle, seconds)
+            except MNSServerException as exc:
+                if exc.type not in STALE:  # (stale: the token is back already)
+                    raise
 
     def _return_when_due(self) -> None:
         while True:

@@ -45,7 +45,12 @@ def shipped_concurrency() -> int:
     return int(str(dict(SETTINGS)["BATCH_CONCURRENCY"]))
 
 
-def measure(runs: int = 7, concurrencies: tuple[int, ...] = (4, 10)) -> dict[str, Any]:
+def measure(
+    runs: int = 7,
+    concurrencies: tuple[int, ...] = (4, 10),
+    retry_policy: str = "share-limiter",
+) -> dict[str, Any]:
+    """`retry_policy`: RETRY_POLICY of the instance (the shipped one, or one measured beside)."""
     default = shipped_concurrency()
     concurrencies = tuple(sorted({*concurrencies, default}))
     out: dict[str, Any] = {
@@ -54,15 +59,18 @@ def measure(runs: int = 7, concurrencies: tuple[int, ...] = (4, 10)) -> dict[str
         "goal_ratio": GOAL_RATIO,
         "goal_overhead_ms": GOAL_OVERHEAD_MS,
         "default_concurrency": default,
+        "retry_policy": retry_policy,
     }
     with BenchCloud() as cloud:
         cloud.create_result_topic()
         cloud.faults([{"service": "vpc", "latency_ms": API_LATENCY_MS}])
+        policy_env = cloud.retry_policy_env(retry_policy)
         for concurrency in concurrencies:
             env = cloud.function_env(
                 BENCH_REGION=cloud.info["region"],
                 BENCH_ACCOUNT=cloud.info["account_id"],
                 BATCH_CONCURRENCY=str(concurrency),
+                **policy_env,
             )
             with FunctionPool(env, "ours", workers=1) as pool:
                 _median_seconds(pool, 1, 1, f"warm{concurrency}")  # connections, first log line

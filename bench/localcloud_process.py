@@ -11,6 +11,7 @@ TOPIC = "cgw-outcomes"
 READER = "cgw-outcomes-reader"
 SERVICE = "cgw-provisioner"
 FUNCTION = "create-customer-gateway"
+TOKENS = "cgw-send-tokens"
 
 
 class BenchCloud(LocalCloudProcess):
@@ -30,6 +31,19 @@ class BenchCloud(LocalCloudProcess):
         endpoint = f"acs:mns:{self.info['region']}:{self.info['account_id']}:queues/{READER}"
         meta = SubscriptionMeta(endpoint, notify_content_format="JSON")
         account.get_topic(TOPIC).get_subscription("reader").subscribe(meta)
+
+    def retry_policy_env(self, retry_policy: str) -> dict[str, str]:
+        """RETRY_POLICY for the function; for fleet-tokens also its token queue (created)."""
+        if retry_policy != "fleet-tokens":
+            return {"RETRY_POLICY": retry_policy}
+        from mns.queue import QueueMeta
+
+        self.mns().get_queue(TOKENS).create(QueueMeta(vis_timeout=5))  # (as template.yml's)
+        region, account = self.info["region"], self.info["account_id"]
+        return {
+            "RETRY_POLICY": retry_policy,
+            "TOKEN_QUEUE": f"acs:mns:{region}:{account}:/queues/{TOKENS}",
+        }
 
     def function_env(self, **extra: str) -> dict[str, str]:
         """What the function's environment needs to talk to this localcloud."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+SHIPPED = {  # what `ours` is, by the shipped RETRY_POLICY
+    "share-limiter": "share limiter + retry-after + start gate",
+    "fleet-tokens": "fleet tokens: one pool of send tokens in an MNS queue",
+}
 LABELS = {
-    "ours": "ours (share limiter + retry-after + start gate)",
+    "fleet_tokens": "RetryPolicy fleet-tokens (beside the shipped default)",
     "fixed": "fixed 3 s then 5 s (terraform)",
     "full_jitter": "full jitter, base 1 s (botocore standard)",
     "adaptive": "botocore adaptive (CUBIC token bucket)",
@@ -21,12 +25,14 @@ def draw(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    shipped = results.get("defaults", {}).get("RETRY_POLICY", "share-limiter")
+    labels = {**LABELS, "ours": f"ours ({SHIPPED.get(shipped, shipped)})"}
     panels: list[tuple[str, dict[str, Any], float | None]] = []
     throughput = results["throughput"]
     for name, figures in throughput["policies"].items():
         panels.append(
             (
-                f"R={throughput['limit_qps']:g}/s: {LABELS.get(name, name)}",
+                f"R={throughput['limit_qps']:g}/s: {labels.get(name, name)}",
                 figures,
                 throughput["limit_qps"],
             )
@@ -36,14 +42,14 @@ def draw(results: dict[str, Any], path: Path) -> None:
         share = random_throttling["throttle_probability"]
         for name, figures in random_throttling["policies"].items():
             panels.append(
-                (f"{share:.0%} random throttles: {LABELS.get(name, name)}", figures, None)
+                (f"{share:.0%} random throttles: {labels.get(name, name)}", figures, None)
             )
     shared = results.get("scenarios", {}).get("shared_quota")
     if shared:
         left = shared["limit_qps"] - shared["background_qps"]
         for name, figures in shared["policies"].items():
             taken = f"{shared['background_qps']:g} QPS taken by another client"
-            title = f"{taken}: {LABELS.get(name, name)}"
+            title = f"{taken}: {labels.get(name, name)}"
             panels.append((title, figures, left))
     simulation = results.get("simulation")
     rows = len(panels) + (2 if simulation else 0)
@@ -92,7 +98,11 @@ def _simulation_panels(simulation: dict, axis: Any, waste: Any) -> None:
     axis.set_ylim(0, 1.1)
     axis.set_xlabel("instances (simulated)", fontsize=7)
     axis.set_ylabel("created / R", fontsize=8)
-    axis.set_title("simulation: the shipped limiter on a virtual clock", fontsize=8, loc="left")
+    axis.set_title(
+        "simulation: the shipped policy and the baselines on a virtual clock",
+        fontsize=8,
+        loc="left",
+    )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=6, ncol=3)
     for limit, marker in ((10, "o"), (100, "s")):

@@ -55,23 +55,33 @@ def machine() -> dict[str, Any]:
 
 
 def defaults() -> dict[str, Any]:
-    """The settings the run uses: the function's defaults, which template.yml ships too."""
+    """The settings the run uses: the shipped ones. BATCH_CONCURRENCY and MAX_ATTEMPTS are the
+    function's defaults, which template.yml ships too; RETRY_POLICY is the template's (a policy
+    may need what only the stack has, as fleet-tokens needs its token queue)."""
+    import re
+
     import bench  # noqa: F401
-    from cgw_provisioner.config import SETTINGS
+    from cgw_provisioner.config import RETRY_POLICIES, SETTINGS
 
     table = dict(SETTINGS)
     template = (ROOT / "template.yml").read_text()
-    shipped = {name: table[name] for name in ("BATCH_CONCURRENCY", "MAX_ATTEMPTS", "RETRY_POLICY")}
+
+    def template_default(parameter: str) -> str:
+        found = re.search(rf"\n  {parameter}:\n(?:    .*\n)*?    Default: '?([^'\n]+)'?", template)
+        if not found:
+            raise SystemExit(f"template.yml has no {parameter} default")
+        return found.group(1)
+
+    shipped = {name: table[name] for name in ("BATCH_CONCURRENCY", "MAX_ATTEMPTS")}
     for parameter, name in (
         ("BatchConcurrency", "BATCH_CONCURRENCY"),
         ("MaxAttempts", "MAX_ATTEMPTS"),
-        ("RetryPolicy", "RETRY_POLICY"),
     ):
-        import re
-
-        found = re.search(rf"\n  {parameter}:\n(?:    .*\n)*?    Default: '?([^'\n]+)'?", template)
-        if not found or found.group(1) != table[name]:
+        if template_default(parameter) != table[name]:
             raise SystemExit(f"template.yml's {parameter} default differs from {name}'s")
+    shipped["RETRY_POLICY"] = template_default("RetryPolicy")
+    if shipped["RETRY_POLICY"] not in RETRY_POLICIES:
+        raise SystemExit(f"template.yml's RetryPolicy default {shipped['RETRY_POLICY']} is unknown")
     return shipped
 
 
@@ -131,7 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         from bench import batch_latency
 
         print("batch latency ...", flush=True)
-        figures = batch_latency.measure(runs=3 if args.quick else 7)
+        runs = 3 if args.quick else 7
+        shipped = results["defaults"]["RETRY_POLICY"]
+        figures = batch_latency.measure(runs=runs, retry_policy=shipped)
+        if "fleet_tokens" in args.policies.split(",") and shipped != "fleet-tokens":
+            print("batch latency, fleet tokens ...", flush=True)
+            beside = batch_latency.measure(runs=runs, retry_policy="fleet-tokens")
+            figures["fleet_tokens"] = {
+                k: beside[k] for k in ("ratio_default", "one_overhead_ms", "default_concurrency")
+            } | {"concurrency_default": beside[f"concurrency_{beside['default_concurrency']}"]}
         results["batch_latency_ratio"] = figures["ratio_default"]
         results["batch_latency"] = figures
         save("batch_latency")
@@ -163,14 +181,21 @@ def main(argv: list[str] | None = None) -> int:
         from bench import simulate
 
         print("simulation: 4, 64, 1000 instances ...", flush=True)
+        simulated = tuple(
+            p for p in args.policies.split(",") if p in (*simulate.POLICIES, simulate.FLEET_TOKENS)
+        )
         results["simulation"] = simulate.measure(
             quick=args.quick,
             measured=results.get("throughput"),
             batch_concurrency=int(results["defaults"]["BATCH_CONCURRENCY"]),
             max_attempts=int(results["defaults"]["MAX_ATTEMPTS"]),
+            retry_policy=results["defaults"]["RETRY_POLICY"],
+            policies=simulated,
         )
         results["simulation"]["shared_quota"] = simulate.shared_quota(
-            batch_concurrency=int(results["defaults"]["BATCH_CONCURRENCY"])
+            batch_concurrency=int(results["defaults"]["BATCH_CONCURRENCY"]),
+            retry_policy=results["defaults"]["RETRY_POLICY"],
+            policies=simulated,
         )
         save("simulation")
     if chosen & {"throughput", "scenarios", "simulation"} and "throughput" in results:
@@ -218,6 +243,12 @@ def table(results: dict[str, Any]) -> str:
                 f"one request       {b['one_overhead_ms']:.0f} ms of our own beyond the API's "
                 f"100 ms (goal <= 20: {_verdict(b['one_overhead_ms'] <= 20)})"
             )
+        beside = b.get("fleet_tokens")
+        if beside:
+            lines.append(
+                f"  fleet tokens (beside): batch of 10 {beside['ratio_default']:.2f} x one "
+                f"request, {beside['one_overhead_ms']:.0f} ms of our own"
+            )
     if "throughput" in results:
         t = results["throughput"]
         lines.append(
@@ -238,7 +269,13 @@ def table(results: dict[str, Any]) -> str:
             )
         ours = t["policies"].get("ours")
         if ours:
-            best = max(p["created_per_s"] for n, p in t["policies"].items() if n != "ours")
+            from bench.throughput import VARIANTS
+
+            best = max(
+                p["created_per_s"]
+                for n, p in t["policies"].items()
+                if n != "ours" and n not in VARIANTS  # (baselines only)
+            )
             ok = (
                 ours["ratio_to_limit"] >= 0.98
                 and ours["throttled_share"] <= 0.05

@@ -48,6 +48,7 @@ from cgw_provisioner.retry import (
 )
 
 POLICIES = ("ours", "fixed", "full_jitter")  # (botocore's adaptive: measured only, see docs)
+FLEET_TOKENS = "fleet_tokens"  # RETRY_POLICY=fleet-tokens, modelled in bench/simulate_tokens.py
 FC_TIMEOUT_S, DEADLINE_MARGIN_S = 60.0, 3.0  # template.yml's timeout, the function's default
 # The measured run's trigger (tools/stack.py, batch window 1 s) pushes its first batches about a
 # second after the requests are queued; its created/s counts from the queueing.
@@ -410,7 +411,19 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def simulate(policy: str, max_wall_s: float = math.inf, **options: Any) -> dict[str, Any]:
+def simulate(
+    policy: str,
+    max_wall_s: float = math.inf,
+    *,
+    retry_policy: str = "share-limiter",
+    **options: Any,
+) -> dict[str, Any]:
+    """One run. `ours` is the shipped RETRY_POLICY (`retry_policy`); `fleet_tokens` is
+    RETRY_POLICY=fleet-tokens whatever is shipped."""
+    if policy == FLEET_TOKENS or (policy == "ours" and retry_policy == "fleet-tokens"):
+        from bench.simulate_tokens import TokenSimulation  # (it builds on this module)
+
+        return TokenSimulation(**options).run(max_wall_s)
     return Simulation(policy=policy, **options).run(max_wall_s)
 
 
@@ -472,15 +485,22 @@ def measure(
     measured: dict[str, Any] | None = None,
     batch_concurrency: int = 10,
     max_attempts: int = 8,
+    retry_policy: str = "share-limiter",
+    policies: tuple[str, ...] = POLICIES,
 ) -> dict[str, Any]:
     """The `simulation` section of bench/results.json; `measured`: the throughput section of
     the same run, simulated beside it (the cross-check)."""
     began = time.perf_counter()
-    options: dict[str, Any] = {"batch_concurrency": batch_concurrency, "max_attempts": max_attempts}
+    options: dict[str, Any] = {
+        "batch_concurrency": batch_concurrency,
+        "max_attempts": max_attempts,
+        "retry_policy": retry_policy,
+    }
     runs = grid(
         sizes=(4, 64) if quick else (4, 64, 1000),
         requests=10_000 if quick else 100_000,
         max_wall_s=20.0 if quick else 60.0,
+        policies=policies,
         **options,
     )
     out: dict[str, Any] = {"runs": runs}

@@ -190,6 +190,10 @@ class BackgroundClient:
         return round(self.throttled / max(1, self.calls), 3)
 
 
+# Our function under template parameters other than the shipped defaults, measured beside.
+VARIANTS = {"fleet_tokens": {"RetryPolicy": "fleet-tokens"}}
+
+
 def run_policy_through_trigger(
     policy: str,
     *,
@@ -209,12 +213,13 @@ def run_policy_through_trigger(
 
     load = messages(n, policy)
     tokens = {m.client_token for m in load}
+    variant = VARIANTS.get(policy, {})
     with Stack(
-        policy=policy,
+        policy="ours" if variant else policy,
         policies_module="bench.baselines",
         batch_size=batch,
         max_instances=workers,
-        extra_parameters=parameters,
+        extra_parameters={**variant, **(parameters or {})} or None,
     ) as stack:
         stack.cloud.faults(rules if rules is not None else faults(limit_qps, latency_ms))
         background = (

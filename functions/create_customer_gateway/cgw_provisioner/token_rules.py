@@ -4,7 +4,7 @@ The pool is a queue of tokens every instance draws from (docs/decisions/0013-fle
 queue.md): a call needs a token, and the fleet makes at most as many calls a second as the pool
 holds. These rules decide, from one answer, whether the call's token goes back and how many
 tokens to add. The waiting, the queue and the clock are the caller's (token_queue.py and the
-policy in fleet_tokens.py; bench/fleet_tokens_proposal.py runs the same rules on a virtual
+policy in fleet_tokens.py; bench/simulate_tokens.py runs the same rules on a virtual
 clock).
 """
 

@@ -1,7 +1,6 @@
-"""A proposal, simulated only: the fleet shares one pool of send tokens kept in an MNS queue.
-
-Not shipped: the function paces with `cgw_provisioner.pacing.SharePacer`, one instance at a
-time. What is proposed (docs/decisions/0013-fleet-token-queue.md):
+"""The simulator's model of RETRY_POLICY=fleet-tokens: the fleet shares one pool of send
+tokens kept in an MNS queue (cgw_provisioner.fleet_tokens; decision 0013). The rules are the
+shipped ones (`cgw_provisioner.token_rules`); the queue and the fetching are modelled:
 
 - a token is a message in a queue. A call needs one: the instance receives it (it turns
   invisible for `hidden_s`), calls, and on a grant holds it until `reuse_after_s` (1 s)
@@ -22,9 +21,9 @@ time. What is proposed (docs/decisions/0013-fleet-token-queue.md):
 The rest is bench.simulate's model (trigger, batches, deadlines, the API's token bucket, the
 shipped retry delay), so the figures compare with the shipped pacer's on the same runs:
 
-python -m bench.fleet_tokens_proposal --panel
-python -m bench.fleet_tokens_proposal --instances 1000 --limit-qps 100 --requests 100000
-python -m bench.fleet_tokens_proposal --shared-quota
+python -m bench.simulate_tokens --panel
+python -m bench.simulate_tokens --instances 1000 --limit-qps 100 --requests 100000
+python -m bench.simulate_tokens --shared-quota
 """
 
 from __future__ import annotations
@@ -370,9 +369,7 @@ def shared_quota(policy: str, rules: PoolRules = PoolRules()) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.fleet_tokens_proposal", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.simulate_tokens", description=__doc__)
     parser.add_argument("--policies", default=f"{POLICY},ours")
     parser.add_argument("--panel", action="store_true", help="the 40-run 4-instance panel")
     parser.add_argument("--shared-quota", action="store_true", help="another client at 5 of 10 QPS")

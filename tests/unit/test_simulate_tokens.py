@@ -1,5 +1,5 @@
-"""bench/fleet_tokens_proposal: the simulated token queue keeps the rules the proposal
-(docs/decisions/0013-fleet-token-queue.md) states, so its figures mean what the record says."""
+"""bench/simulate_tokens: the simulated token queue keeps the rules fleet tokens
+(docs/decisions/0013-fleet-token-queue.md) state, so its figures mean what the record says."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import heapq
 
 import pytest
 
-from bench import fleet_tokens_proposal as proposal
+from bench import simulate_tokens as proposal
 
 
 def _pool(tokens: int, **rules: float) -> proposal.TokenPool:

@@ -81,6 +81,28 @@ def test_wake_lets_a_waiter_in_before_the_recheck():
     waiter.join(5)
 
 
+def test_slots_go_to_the_waiters_in_their_order():
+    gate = StartGate(lambda: 1, recheck=0.001)
+    gate.enter(time.monotonic() + 30)  # the only slot is taken
+    order: list[int] = []
+
+    def wait(i: int) -> None:
+        gate.enter(time.monotonic() + 30)
+        order.append(i)
+
+    waiters = []
+    for i in range(8):
+        waiters.append(threading.Thread(target=wait, args=(i,)))
+        waiters[-1].start()
+        wait_for(lambda i=i: gate.pending == i + 1, 10, "the waiter to queue")
+    for i in range(8):
+        gate.leave()  # one slot frees: the first waiter takes it
+        wait_for(lambda i=i: len(order) == i + 1, 10, "a waiter to go in")
+    assert order == list(range(8))
+    for waiter in waiters:
+        waiter.join(5)
+
+
 def test_pending_counts_messages_not_started_yet():
     gate = StartGate(lambda: 10, messages=3)
     assert gate.pending == 3  # none has come to the gate yet

@@ -57,13 +57,16 @@ class StartGate:
             ticket = next(self._tickets)
             self._waiting.append(ticket)
             try:
-                while self._in_progress >= self._allowed():
+                # first come, first in: a slot goes to the waiters ahead first (messages start
+                # in the batch's order, and none is passed over until its deadline)
+                while self._in_progress + (ahead := self._waiting.index(ticket)) >= self._allowed():
                     remaining = latest - self._clock()
-                    if remaining <= 0 or self._too_late(latest, self._waiting.index(ticket)):
+                    if remaining <= 0 or self._too_late(latest, ahead):
                         break
                     self._turns.wait(min(self._recheck, remaining))
             finally:
                 self._waiting.remove(ticket)
+                self._turns.notify_all()  # (the waiters behind moved up)
             self._in_progress += 1
             self._started += 1
 

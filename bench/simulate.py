@@ -31,6 +31,7 @@ import math
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -49,6 +50,8 @@ from cgw_provisioner.retry import (
 
 POLICIES = ("ours", "fixed", "full_jitter")  # (botocore's adaptive: measured only, see docs)
 FLEET_TOKENS = "fleet_tokens"  # RETRY_POLICY=fleet-tokens, modelled in bench/simulate_tokens.py
+
+Run = Callable[..., dict[str, Any]]  # simulate(policy, max_wall_s, **options), or another model's
 FC_TIMEOUT_S, DEADLINE_MARGIN_S = 60.0, 3.0  # template.yml's timeout, the function's default
 # The measured run's trigger (tools/stack.py, batch window 1 s) pushes its first batches about a
 # second after the requests are queued; its created/s counts from the queueing.
@@ -411,19 +414,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
-def simulate(
-    policy: str,
-    max_wall_s: float = math.inf,
-    *,
-    retry_policy: str = "share-limiter",
-    **options: Any,
-) -> dict[str, Any]:
-    """One run. `ours` is the shipped RETRY_POLICY (`retry_policy`); `fleet_tokens` is
-    RETRY_POLICY=fleet-tokens whatever is shipped."""
-    if policy == FLEET_TOKENS or (policy == "ours" and retry_policy == "fleet-tokens"):
-        from bench.simulate_tokens import TokenSimulation  # (it builds on this module)
-
-        return TokenSimulation(**options).run(max_wall_s)
+def simulate(policy: str, max_wall_s: float = math.inf, **options: Any) -> dict[str, Any]:
+    """One run (`ours`: RETRY_POLICY=share-limiter; bench.simulate_tokens.simulate also
+    models fleet tokens)."""
     return Simulation(policy=policy, **options).run(max_wall_s)
 
 
@@ -433,6 +426,7 @@ def grid(
     requests: int = 100_000,
     policies: tuple[str, ...] = POLICIES,
     max_wall_s: float = 60.0,
+    run: Run = simulate,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """One run per size, limit and policy (each stopped after `max_wall_s` of real time)."""
@@ -440,7 +434,7 @@ def grid(
     for instances in sizes:
         for limit in limits:
             figures = {
-                policy: simulate(
+                policy: run(
                     policy,
                     max_wall_s,
                     instances=instances,
@@ -461,10 +455,10 @@ def grid(
     return runs
 
 
-def crosscheck(measured: dict[str, Any], **options: Any) -> dict[str, Any]:
+def crosscheck(measured: dict[str, Any], run: Run = simulate, **options: Any) -> dict[str, Any]:
     """The simulation of the measured run (same instances, limit, load, latency) beside it:
     created/s within 10%, throttled share within 5 points."""
-    simulated = simulate("ours", **options)
+    simulated = run("ours", **options)
     ok = (
         abs(simulated["created_per_s"] - measured["created_per_s"])
         <= 0.10 * measured["created_per_s"]
@@ -485,22 +479,19 @@ def measure(
     measured: dict[str, Any] | None = None,
     batch_concurrency: int = 10,
     max_attempts: int = 8,
-    retry_policy: str = "share-limiter",
     policies: tuple[str, ...] = POLICIES,
+    run: Run = simulate,
 ) -> dict[str, Any]:
     """The `simulation` section of bench/results.json; `measured`: the throughput section of
-    the same run, simulated beside it (the cross-check)."""
+    the same run, simulated beside it (the cross-check). `run`: the model of each run."""
     began = time.perf_counter()
-    options: dict[str, Any] = {
-        "batch_concurrency": batch_concurrency,
-        "max_attempts": max_attempts,
-        "retry_policy": retry_policy,
-    }
+    options: dict[str, Any] = {"batch_concurrency": batch_concurrency, "max_attempts": max_attempts}
     runs = grid(
         sizes=(4, 64) if quick else (4, 64, 1000),
         requests=10_000 if quick else 100_000,
         max_wall_s=20.0 if quick else 60.0,
         policies=policies,
+        run=run,
         **options,
     )
     out: dict[str, Any] = {"runs": runs}
@@ -513,6 +504,7 @@ def measure(
             latency_s=measured["latency_ms"] / 1000,
             batch=measured["batch"],
             first_push_s=TRIGGER_FIRST_PUSH_S,
+            run=run,
             **options,
         )
     out["wall_s"] = round(time.perf_counter() - began, 1)
@@ -525,13 +517,14 @@ def shared_quota(
     requests: int = 2000,
     instances: int = 4,
     policies: tuple[str, ...] = POLICIES,
+    run: Run = simulate,
     **options: Any,
 ) -> dict[str, Any]:
     """Another client sends `background_qps` into the same limit (no retries): how much of
     what is left we get, and how much of the other client's calls are throttled because of us."""
     figures = {}
     for policy in policies:
-        result = simulate(
+        result = run(
             policy,
             instances=instances,
             requests=requests,

@@ -45,7 +45,7 @@ from cgw_provisioner.pacing import SharePacer
 from cgw_provisioner.retry import MIN_CALL_SECONDS, ErrorClass, give_up, retry_delay
 from cgw_provisioner.token_rules import PoolChange, TokenRules
 
-POLICY = "fleet_tokens"
+POLICY = sim.FLEET_TOKENS
 
 Granted = Callable[[float, int], None]  # (now, token): a receive came back with a token
 Live = Callable[[], bool]  # is the asker still waiting (its invocation not over)
@@ -317,11 +317,14 @@ def simulate(
     max_wall_s: float = math.inf,
     rules: PoolRules = PoolRules(),
     retry_after: bool = True,
+    *,
+    retry_policy: str = "share-limiter",
     **options: Any,
 ) -> dict[str, Any]:
-    """bench.simulate.simulate, plus the proposal as the policy `fleet_tokens`.
+    """bench.simulate.simulate, plus fleet tokens as the policy `fleet_tokens`, and as `ours`
+    when `retry_policy` (the shipped RETRY_POLICY) is fleet-tokens.
     `retry_after=False`: the API's throttles carry no retry-after."""
-    if policy == POLICY:
+    if policy == POLICY or (policy == "ours" and retry_policy == "fleet-tokens"):
         simulation: sim.Simulation = TokenSimulation(rules, **options)
     else:
         simulation = sim.Simulation(policy=policy, **options)

@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         from bench import cold_start
 
         print(f"cold start: {args.cold_runs} runs of each command ...", flush=True)
-        results["cold_start"] = cold_start.measure(runs=args.cold_runs)
+        results["cold_start"] = cold_start.measure(
+            runs=args.cold_runs, retry_policy=results["defaults"]["RETRY_POLICY"]
+        )
         save("cold_start")
     if "batch" in chosen:
         from bench import batch_latency

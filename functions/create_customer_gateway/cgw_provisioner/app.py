@@ -227,15 +227,17 @@ class Instance:
             finally:
                 gate.leave()
 
-        if workers == 1:
-            results = [run(delivery) for delivery in deliveries]
-        else:
-            from concurrent.futures import ThreadPoolExecutor  # only batches need it
+        try:
+            if workers == 1:
+                results = [run(delivery) for delivery in deliveries]
+            else:
+                from concurrent.futures import ThreadPoolExecutor  # only batches need it
 
-            with ThreadPoolExecutor(workers, thread_name_prefix="cgw-item") as pool:
-                results = list(pool.map(run, deliveries))
-        if unwatch is not None:
-            unwatch()
+                with ThreadPoolExecutor(workers, thread_name_prefix="cgw-item") as pool:
+                    results = list(pool.map(run, deliveries))
+        finally:
+            if unwatch is not None:
+                unwatch()
         finish = getattr(self.vpc_policy, "finish", None)  # (fleet-tokens: held tokens back
         if finish is not None:  # before FC freezes the instance; waiting for them only when
             finish(all(d.kind == "mns-queue" for d in deliveries))  # the caller is the queue)

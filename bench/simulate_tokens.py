@@ -43,7 +43,7 @@ from typing import Any
 from bench import simulate as sim
 from cgw_provisioner.pacing import SharePacer
 from cgw_provisioner.retry import MIN_CALL_SECONDS, ErrorClass, give_up, retry_delay
-from cgw_provisioner.token_rules import PoolChange, TokenRules
+from cgw_provisioner.token_rules import PROBE, PoolChange, TokenRules
 
 POLICY = sim.FLEET_TOKENS
 
@@ -68,7 +68,7 @@ class PoolRules:
     resend: bool = True  # False: tokens are never deleted on a grant but come back when their
     # visibility (`reuse_after_s`) ends; MNS throttles a client that receives without deleting
     receive_s: float = 0.005  # a ReceiveMessage round trip (a SendMessage takes as long)
-    probe: float = 0.02  # chance that a grant which waited for its token adds one
+    probe: float = PROBE  # chance that a grant which waited for its token adds one
     first_tokens: int = 1  # the pool of a fresh deployment
 
 

@@ -21,6 +21,9 @@ class PoolChange:
     add: int = 0  # new tokens for the pool
 
 
+PROBE = 0.02  # the chance a waited grant adds a token (bench/simulate_tokens.py models it too)
+
+
 class TokenRules:
     """One per instance.
 
@@ -35,7 +38,7 @@ class TokenRules:
     - Any other answer gives the token back.
     """
 
-    def __init__(self, probe: float = 0.02, rand: Callable[[], float] = random.random) -> None:
+    def __init__(self, probe: float = PROBE, rand: Callable[[], float] = random.random) -> None:
         self.probe, self._rand = probe, rand
         self.fresh = True
 

@@ -80,7 +80,7 @@ send: venv ## Send requests, follow their outcomes: ARGS="events/cli/branches-10
 	@test -n "$(ARGS)" || { echo 'usage: make send ARGS="FILE... [--results OUT.jsonl] [--timeout S] [--no-wait]"'; exit 2; }
 	$(PY) tools/cgw.py send $(ARGS)
 
-status: venv ## Request queue, dead-letter queue and result topic at a glance (ARGS=--json)
+status: venv ## Request queue, dead-letter queue, send tokens and result topic at a glance (ARGS=--json)
 	$(PY) tools/cgw.py status $(ARGS)
 
 redrive: venv ## Move dead letters back to the request queue (ARGS="--dry-run" / "--limit N")

@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--queue", default=names["queue"], help="request queue")
     common.add_argument("--dead-letter-queue", default=names["dead_letter_queue"])
     common.add_argument("--topic", default=names["topic"], help="result topic")
+    common.add_argument(
+        "--token-queue", default=names["token_queue"], help="send tokens (RetryPolicy fleet-tokens)"
+    )
     common.add_argument("--verbose", action="store_true", help="more detail (never secrets)")
     top = argparse.ArgumentParser(prog="cgw.py", description=__doc__.split("\n\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -66,7 +69,7 @@ def parser() -> argparse.ArgumentParser:
         help="account id owning the queues (default: from the endpoint host)",
     )
 
-    status = sub.add_parser("status", parents=[common], help="queues and topic at a glance")
+    status = sub.add_parser("status", parents=[common], help="queues, tokens and topic at a glance")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
     redrive = sub.add_parser("redrive", parents=[common], help="dead letters back to the queue")
@@ -217,6 +220,18 @@ def queue_state(mns: mnsio.Mns, queue: str, now: float) -> dict[str, Any]:
     }
 
 
+def token_pool(mns: mnsio.Mns, queue: str) -> dict[str, Any]:
+    """The fleet's send tokens (docs/retries.md, "Fleet tokens"): every message is one, free
+    (visible), taken by an instance (in flight) or on its way back (delayed)."""
+    try:
+        counts = mns.counts(queue)
+    except mnsio.CliError as exc:
+        if "QueueNotExist" not in str(exc):
+            raise
+        return {"name": queue, "tokens": None}
+    return {"name": queue, "tokens": sum(counts.values()), **counts}
+
+
 def status(args: argparse.Namespace, out: TextIO) -> int:
     mns = connect(args)
     now = time.time()
@@ -233,6 +248,7 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
         Counter(d.summary()["RegionId"] or "-" for d in letters).most_common()
     )
     report["deadLetterQueue"]["letters"] = [d.summary() for d in letters]
+    report["tokenQueue"] = token_pool(mns, args.token_queue)
     mns.topic_attributes(args.topic)
     report["resultTopic"] = {"name": args.topic, "subscriptions": mns.subscriptions(args.topic)}
     if args.json:
@@ -252,6 +268,15 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  the first {dead['peeked']} dead letter(s) peeked, by region: {regions}", file=out)
         for letter in dead["letters"]:
             print("  " + _letter_line(letter), file=out)
+    tokens = report["tokenQueue"]
+    if tokens["tokens"] is None:
+        line = "no such queue (RetryPolicy share-limiter needs none)"
+    else:
+        line = (
+            f"{tokens['tokens']} token(s) in the fleet's pool: {tokens['visible']} free, "
+            f"{tokens['inFlight']} taken, {tokens['delayed']} delayed"
+        )
+    print(f"send tokens    {tokens['name']}: {line}", file=out)
     topic = report["resultTopic"]
     print(
         f"result topic   {topic['name']}: {len(topic['subscriptions'])} subscription(s)", file=out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -166,6 +167,16 @@ def test_send_json_lines_array_and_csv_gives_the_table_results_and_status_1(cli)
     assert results[3]["subject"] == "order-4"  # its own token kept
     assert SECRET not in (cli.tmp / "out.jsonl").read_text()
     assert cli.status()["resultTopic"]["subscriptions"] == []  # the run's queue is gone
+    pool = cli.status()["tokenQueue"]  # (the template's RetryPolicy: fleet-tokens)
+    assert pool["name"] == "cgw-send-tokens"
+    assert pool["tokens"] >= 1  # the calls drew on it; what a call holds comes back
+    assert pool["tokens"] == pool["visible"] + pool["inFlight"] + pool["delayed"]
+    human = cli.run("status")
+    line = r"send tokens    cgw-send-tokens: \d+ token\(s\) in the fleet's pool"
+    assert re.search(line, human.stdout), human.stdout
+    other = cli.run("status", "--token-queue", "no-such-queue")
+    assert other.returncode == 0, other.stderr
+    assert "send tokens    no-such-queue: no such queue" in other.stdout
 
 
 def test_a_file_with_a_bad_line_is_not_sent_at_all(cli):

@@ -112,7 +112,12 @@ def test_template_defaults_and_endpoint_identity():
         "Parameters:\n  RequestQueueName: {Type: String, Default: q1}\n"
         "  DeadLetterQueueName: {Type: String, Default: d1}\n"
     )
-    assert names == {"queue": "q1", "dead_letter_queue": "d1", "topic": "cgw-outcomes"}
+    assert names == {
+        "queue": "q1",
+        "dead_letter_queue": "d1",
+        "topic": "cgw-outcomes",
+        "token_queue": "cgw-send-tokens",
+    }
     assert defaults.endpoint_identity("https://1234567890123456.mns.cn-shanghai.aliyuncs.com") == (
         "cn-shanghai",
         "1234567890123456",

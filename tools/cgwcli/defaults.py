@@ -10,16 +10,19 @@ NAMES = {
     "queue": "RequestQueueName",
     "dead_letter_queue": "DeadLetterQueueName",
     "topic": "ResultTopicName",
+    "token_queue": "TokenQueueName",
 }
 FALLBACK = {
     "queue": "cgw-requests",
     "dead_letter_queue": "cgw-requests-dlq",
     "topic": "cgw-outcomes",
+    "token_queue": "cgw-send-tokens",
 }
 
 
 def names(template_text: str | None) -> dict[str, str]:
-    """{queue, dead_letter_queue, topic} from the template's Parameters (fallbacks if absent)."""
+    """{queue, dead_letter_queue, topic, token_queue} from the template's Parameters (fallbacks
+    if absent)."""
     parameters: Any = {}
     if template_text:
         document = yaml.safe_load(template_text)

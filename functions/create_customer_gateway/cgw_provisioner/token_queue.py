@@ -78,6 +78,7 @@ class MnsTokenQueue:
         self._order = count()
         self._returner: threading.Thread | None = None
         self.holding = 0  # tokens taken and not yet given back or removed
+        self._unsent = 0  # new tokens add() queued that are not in the queue yet
         self._seen_token = False  # this instance has had a token (the pool was seeded)
         self._seeded_at = -math.inf  # when this instance last looked whether to seed
         self.broken: TokenQueueError | None = None  # the returner's last failure
@@ -159,8 +160,8 @@ class MnsTokenQueue:
         (its receivers find the pool empty together)."""
         with self._lock:
             now = self._clock()
-            if now - self._seeded_at < 1.0:
-                return
+            if now - self._seeded_at < 1.0 or self._unsent or self.holding:
+                return  # (this instance has tokens, or new ones on their way: not empty)
             self._seeded_at = now
         with self._queue(3) as queue:
             meta = queue.get_attributes()
@@ -182,6 +183,7 @@ class MnsTokenQueue:
         with self._lock:
             for token in tokens:
                 heapq.heappush(self._held, (due, next(self._order), token))
+                self._unsent += token is None
             self._lock.notify()
             if self._returner is None:
                 self._returner = threading.Thread(
@@ -244,8 +246,12 @@ class MnsTokenQueue:
 
     def _deliver(self, token: Token | None) -> None:
         if token is None:
-            with self._queue(3) as queue:
-                queue.send_message(Message(TOKEN_BODY))
+            try:
+                with self._queue(3) as queue:
+                    queue.send_message(Message(TOKEN_BODY))
+            finally:
+                with self._lock:
+                    self._unsent -= 1
         else:
             self._send_back(token)
 

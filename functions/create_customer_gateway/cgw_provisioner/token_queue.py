@@ -38,6 +38,7 @@ EMPTY = "MessageNotExist"  # an empty queue (or too many long polls) answers thi
 STALE = {"MessageNotExist", "ReceiptHandleError"}  # a receipt handle that expired
 WAITED_S = 0.05  # a receive that took longer than this waited for its token
 MAX_BATCH = 16  # BatchReceiveMessage's most messages per request
+SEED_AFTER = 3  # empty polls in a row before an instance that has had tokens looks to seed
 
 
 class TokenQueueError(Exception):
@@ -79,6 +80,7 @@ class MnsTokenQueue:
         self._returner: threading.Thread | None = None
         self.holding = 0  # tokens taken and not yet given back or removed
         self._unsent = 0  # new tokens add() queued that are not in the queue yet
+        self._empty_polls = 0  # empty receives in a row, on any thread
         self._seen_token = False  # this instance has had a token (the pool was seeded)
         self._seeded_at = -math.inf  # when this instance last looked whether to seed
         self.broken: TokenQueueError | None = None  # the returner's last failure
@@ -124,13 +126,18 @@ class MnsTokenQueue:
                     with self._lock:
                         self.holding += len(handles)
                         self._seen_token = True
+                        self._empty_polls = 0
                     waited = polls > 0 or now - asked > WAITED_S
                     return [Token(handle, now, waited) for handle in handles]
                 polls += 1
-                # A fresh instance looks at once; one that has had tokens only after 30 empty
-                # polls (a token on its way back is deleted a moment before its copy is sent,
-                # and a look in between would add one too many).
-                if polls % 30 == (1 if not self._seen_token else 0):
+                with self._lock:
+                    self._empty_polls += 1
+                    empty = self._empty_polls
+                # A fresh instance looks at once; one that has had tokens after every
+                # `SEED_AFTER` empty polls in a row, on any thread (a token on its way back is
+                # deleted a moment before its copy is sent, and a look in between would add one
+                # too many; a pool emptied by throttles must not stay empty).
+                if (polls == 1 and not self._seen_token) or empty % SEED_AFTER == 0:
                     self._seed_if_empty()
                 # An empty answer before the wait was up (a short poll, or MNS refusing a long
                 # poll over its limit, which it still bills): not straight back.
@@ -160,8 +167,8 @@ class MnsTokenQueue:
         (its receivers find the pool empty together)."""
         with self._lock:
             now = self._clock()
-            if now - self._seeded_at < 1.0 or self._unsent or self.holding:
-                return  # (this instance has tokens, or new ones on their way: not empty)
+            if now - self._seeded_at < 1.0 or self._unsent:
+                return  # (new tokens of this instance's are on their way: not empty)
             self._seeded_at = now
         with self._queue(3) as queue:
             meta = queue.get_attributes()

@@ -7,12 +7,12 @@ import heapq
 
 import pytest
 
-from bench import simulate_tokens as proposal
+from bench import simulate_tokens as model
 
 
-def _pool(tokens: int, **rules: float) -> proposal.TokenPool:
-    simulation = proposal.TokenSimulation(
-        proposal.PoolRules(first_tokens=tokens, **rules),
+def _pool(tokens: int, **rules: float) -> model.TokenPool:
+    simulation = model.TokenSimulation(
+        model.PoolRules(first_tokens=tokens, **rules),
         instances=0,
         requests=0,
         limit_qps=10,
@@ -20,7 +20,7 @@ def _pool(tokens: int, **rules: float) -> proposal.TokenPool:
     return simulation.pool
 
 
-def _run(pool: proposal.TokenPool, until: float = 60.0) -> None:
+def _run(pool: model.TokenPool, until: float = 60.0) -> None:
     """Handle the simulation's events in time order (what Simulation.run does)."""
     events = pool.simulation._events
     while events and events[0][0] < until:
@@ -28,7 +28,7 @@ def _run(pool: proposal.TokenPool, until: float = 60.0) -> None:
         handler(when, *args)
 
 
-def _asks(pool: proposal.TokenPool, n: int, at: float = 0.0) -> list[tuple[float, int]]:
+def _asks(pool: model.TokenPool, n: int, at: float = 0.0) -> list[tuple[float, int]]:
     served: list[tuple[float, int]] = []
     for _ in range(n):
         pool.ask(at, lambda now, token: served.append((now, token)), lambda: True)
@@ -78,10 +78,8 @@ def test_a_cancelled_ask_takes_no_token():
 
 @pytest.mark.parametrize("resend", [True, False])
 def test_every_request_is_published_once_and_the_pool_settles_near_the_limit(resend):
-    rules = proposal.PoolRules(resend=resend)
-    result = proposal.simulate(
-        proposal.POLICY, rules=rules, instances=4, requests=1000, limit_qps=10
-    )
+    rules = model.PoolRules(resend=resend)
+    result = model.simulate(model.POLICY, rules=rules, instances=4, requests=1000, limit_qps=10)
     assert result["complete"]
     assert result["published"] == result["created"] == 1000
     assert result["created"] <= 10 + 10 * result["virtual_s"]  # the bucket's bound
@@ -89,8 +87,8 @@ def test_every_request_is_published_once_and_the_pool_settles_near_the_limit(res
 
 
 def test_an_instance_keeps_at_most_asks_receives_open():
-    simulation = proposal.TokenSimulation(
-        proposal.PoolRules(asks=2), instances=3, requests=200, limit_qps=10
+    simulation = model.TokenSimulation(
+        model.PoolRules(asks=2), instances=3, requests=200, limit_qps=10
     )
     instances = list(simulation.idle)
     most = 0
@@ -109,8 +107,8 @@ def test_an_instance_keeps_at_most_asks_receives_open():
 
 @pytest.mark.parametrize(("hold", "back_after_s"), [(True, 1.0), (False, 1.0 + 0.3 + 0.005)])
 def test_a_held_token_comes_back_a_second_after_it_came_whatever_the_call_took(hold, back_after_s):
-    simulation = proposal.TokenSimulation(
-        proposal.PoolRules(hold=hold, first_tokens=1, probe=0.0),
+    simulation = model.TokenSimulation(
+        model.PoolRules(hold=hold, first_tokens=1, probe=0.0),
         instances=1,
         requests=1,
         limit_qps=10,

@@ -1,9 +1,9 @@
 """RETRY_POLICY=fleet-tokens: every instance's calls draw on one pool of send tokens.
 
-Opt-in, and a proposal under test (docs/decisions/0013-fleet-token-queue.md): the pool is an
-MNS queue (token_queue.py) and token_rules.py decides what each answer does to it. A call
-needs a token; while messages wait at the start gate the instance fetches tokens ahead, and a
-message starts when one is in hand (`concurrency`). If the queue cannot be used, the instance paces
+The template's default (docs/decisions/0013-fleet-token-queue.md): the pool is an MNS queue
+(token_queue.py) and token_rules.py decides what each answer does to it. A call needs a token;
+while messages wait at the start gate the instance fetches tokens ahead, and a message starts
+when one is in hand (`concurrency`). If the queue cannot be used, the instance paces
 alone with the share limiter (`fallback`) for `degrade_s`, so the token queue is never a new
 way to lose a request.
 """

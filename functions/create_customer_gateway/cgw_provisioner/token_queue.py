@@ -218,10 +218,10 @@ class MnsTokenQueue:
             held, self._held = sorted(self._held, key=lambda entry: entry[:2]), []
         for due, _, token in held:
             early = due - self._clock()
-            if early > 0 and token is not None and not wait:
-                self._hide(token, math.ceil(early))
-                continue
-            if early > 0 and token is not None:
+            if token is not None and early > 0:
+                if not wait:
+                    self._hide(token, math.ceil(early))
+                    continue
                 self._sleep(early)
             self._deliver(token)
 

@@ -246,3 +246,12 @@ def test_a_sparse_senders_gaps_are_jittered(rand_value, stretch):
 def test_a_busy_senders_gaps_are_not_jittered():
     pacer = _sparse_pacer(0.0, rate=4.0)
     assert pacer.turn(10.0, 0) == pytest.approx(10.25)
+
+
+def test_a_grant_after_hours_idle_in_slow_start_does_not_overflow():
+    pacer = SharePacer(rand=lambda: 0.5)
+    pacer.sent(0.0)
+    pacer.throttled(0.1, 0.05, 0.1)  # (paced; slow start goes on from here)
+    pacer.sent(5000.0)
+    pacer.granted(5000.1, 0.1)  # (1.2 ** 5000 overflows a float)
+    assert pacer.rate == 2.0  # (grown, but not past twice the sends of its last second)

@@ -13,6 +13,8 @@ import random
 from collections import deque
 from collections.abc import Callable
 
+SLOW_START_CAP_S = 600.0  # slow start's growth counts at most this long since the last grant
+
 
 class SharePacer:
     """Paces one instance's sends at the share of the service's rate it can have, and learns
@@ -316,7 +318,9 @@ class SharePacer:
             return
         elapsed, self._grown_at = now - self._grown_at, now
         if self._slow:
-            grown = self._rate * self.slow_start**elapsed
+            # (capped: after an hour idle, 1.2**elapsed overflows a float; the rate is capped
+            # by max_rate long before)
+            grown = self._rate * self.slow_start ** min(elapsed, SLOW_START_CAP_S)
         else:
             probing = now - self._cut_at - self.hold
             if probing <= 0:

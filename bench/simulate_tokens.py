@@ -70,6 +70,8 @@ class PoolRules:
     receive_s: float = 0.005  # a ReceiveMessage round trip (a SendMessage takes as long)
     probe: float = PROBE  # chance that a grant which waited for its token adds one
     first_tokens: int = 1  # the pool of a fresh deployment
+    marks: bool = True  # a token sent by an instance past its slow start carries a mark that
+    # ends the slow start of any instance that receives it (False: each instance's own throttle)
 
 
 class TokenPool:
@@ -84,6 +86,7 @@ class TokenPool:
         self._order = count()
         self._wake_at = math.inf
         self.waited: dict[int, bool] = {}  # token -> did its last receive wait for it
+        self.marked: set[int] = set()  # tokens sent by an instance past its slow start
         self.peak = 0
         for _ in range(rules.first_tokens):
             self.add(0.0)
@@ -91,8 +94,10 @@ class TokenPool:
     def __len__(self) -> int:
         return len(self.visible_at)
 
-    def add(self, now: float) -> None:
+    def add(self, now: float, mark: bool = False) -> None:
         token = next(self._ids)
+        if mark:
+            self.marked.add(token)
         self._show(now, now, token)
         self.peak = max(self.peak, len(self))
 
@@ -103,9 +108,13 @@ class TokenPool:
         elif self.rules.resend:
             self.send_again(now, token)
 
-    def send_again(self, now: float, token: int, delay_s: float | None = None) -> None:
+    def send_again(
+        self, now: float, token: int, delay_s: float | None = None, mark: bool = False
+    ) -> None:
         """The token is deleted and sent again, visible after `delay_s` (DelaySeconds; a
-        granted call's token after `reuse_after_s`, an unused one at once)."""
+        granted call's token after `reuse_after_s`, an unused one at once), marked if `mark`."""
+        if mark:
+            self.marked.add(token)
         delay_s = self.rules.reuse_after_s if delay_s is None else delay_s
         self._show(now, now + self.rules.receive_s + delay_s, token)
 
@@ -218,8 +227,10 @@ class TokenInstance(sim.Instance):
             if self.pool.rules.resend:
                 self.pool.send_again(now, token, 0.0)
             return
+        if rules.marks:
+            self.rules.received(token in self.pool.marked)
         if rules.resend and rules.send_on_receive:
-            self.pool.send_again(now, token)
+            self.pool.send_again(now, token, mark=self._mark)
         self._top_up(now)
         message.attempt += 1
         waited = self.pool.waited.get(token, True)
@@ -245,11 +256,11 @@ class TokenInstance(sim.Instance):
                 spread = self.rand() * self.pool.rules.spread_s
                 if rules.hold:  # sent back (no delay) a second after it came
                     due = self.got_at[token] + rules.reuse_after_s - rules.receive_s
-                    self.pool.send_again(now, token, max(0.0, due - now) + spread)
+                    self.pool.send_again(now, token, max(0.0, due - now) + spread, self._mark)
                 else:
-                    self.pool.send_again(now, token, rules.reuse_after_s + spread)
+                    self.pool.send_again(now, token, rules.reuse_after_s + spread, self._mark)
             for _ in range(self.rules.granted(waited).add):
-                self.pool.add(now)
+                self.pool.add(now, self._mark)
             self.sim.created(message)
             self.sim.at(now + self.sim.publish_s, self.on_published, message)
             return
@@ -274,6 +285,10 @@ class TokenInstance(sim.Instance):
             self.sim.at(now + delay, self._on_due, message, self.invocation)
         else:
             self.hand_back(now, message)
+
+    @property
+    def _mark(self) -> bool:
+        return self.pool.rules.marks and self.rules.mark
 
     def _on_due(self, now: float, message: sim.Message, invocation: int) -> None:
         if invocation == self.invocation and self.batch is not None:

@@ -66,6 +66,26 @@ def test_a_throttle_with_retry_after_removes_the_token(localcloud):
     assert not policy.rules.fresh
 
 
+def test_a_fresh_instance_that_receives_a_marked_token_ends_its_slow_start(localcloud):
+    """An instance past slow start marks the tokens it sends; a fresh one that takes such a
+    token adds none on its grant: the fleet leaves slow start together."""
+    seasoned, tokens, raw = _policy(localcloud, "pool-marks")
+    tokens.add(2)
+    assert seasoned.admit(time.monotonic() + 2)
+    seasoned.on_failure(THROTTLED, ErrorClass.THROTTLING)  # (its slow start ends)
+    assert seasoned.admit(time.monotonic() + 2)
+    seasoned.on_success()
+    seasoned.finish()  # (its token goes back marked)
+    assert _tokens_in(raw) == 1
+    fresh, _, _ = _policy(localcloud, "pool-marks", create=False)
+    assert fresh.rules.fresh
+    assert fresh.admit(time.monotonic() + 3)
+    fresh.on_success()
+    fresh.finish()
+    assert not fresh.rules.fresh
+    assert _tokens_in(raw) == 1  # (in slow start, its grant would have added one)
+
+
 def test_a_watched_gate_gets_tokens_for_its_batch_and_is_woken(localcloud):
     """The batch's ten messages start on tokens fetched ahead (batch receives); the gate's
     recheck is a minute, so only the policy's wake can let them in within the test."""

@@ -46,6 +46,22 @@ def test_an_empty_pool_is_seeded_with_one_token(pool):
     assert _counts(raw) == (0, 1, 0)
 
 
+def test_tokens_carry_the_senders_mark_and_an_unmarked_sender_sends_plain_ones(pool):
+    tokens, raw = pool
+    first = tokens.take(time.monotonic() + 5)  # (the seed: a fresh instance's, unmarked)
+    assert first is not None
+    assert not first.marked
+    tokens.marking = True  # (its slow start is over)
+    tokens.release(first)
+    again = tokens.take(time.monotonic() + 5)
+    assert again is not None
+    assert again.marked
+    tokens.marking = False
+    tokens.release(again)
+    raw.set_encoding(False)  # (the function sends tokens without base64)
+    assert raw.receive_message(1).message_body == "token"  # what a plain one looks like
+
+
 def test_a_token_given_back_comes_back_a_second_after_it_came(pool):
     tokens, raw = pool
     first = tokens.take(time.monotonic() + 5)

@@ -86,6 +86,17 @@ def test_every_request_is_published_once_and_the_pool_settles_near_the_limit(res
     assert 8 <= result["tokens_end"] <= 14  # about one token per call a second allowed
 
 
+def test_marked_tokens_end_the_fleets_slow_start_together():
+    """300 instances on 10 QPS: without marks each instance adds tokens until its own first
+    throttle, long after the pool reached the limit (about a fifth of the calls throttled)."""
+    options = {"instances": 300, "limit_qps": 10, "requests": 6000}
+    marked = model.simulate(model.POLICY, rules=model.PoolRules(marks=True), **options)
+    unmarked = model.simulate(model.POLICY, rules=model.PoolRules(marks=False), **options)
+    assert marked["complete"]
+    assert marked["throttled_share"] <= 0.08
+    assert unmarked["throttled_share"] >= 2 * marked["throttled_share"]
+
+
 def test_an_instance_keeps_at_most_asks_receives_open():
     simulation = model.TokenSimulation(
         model.PoolRules(asks=2), instances=3, requests=200, limit_qps=10

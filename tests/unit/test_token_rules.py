@@ -26,3 +26,21 @@ def test_after_slow_start_only_grants_that_waited_may_add_one():
 
 def test_other_failures_give_the_token_back():
     assert TokenRules().failed() == PoolChange(keep=True)
+
+
+def test_a_marked_token_ends_slow_start_and_the_instance_then_marks_its_own():
+    rules = TokenRules(probe=0.0)
+    assert not rules.mark  # (in slow start: its tokens carry no mark)
+    rules.received(marked=False)
+    assert rules.granted(waited=False).add == 1  # still in slow start
+    rules.received(marked=True)  # another instance's slow start is over: the fleet's is
+    assert rules.granted(waited=False).add == 0
+    assert rules.mark
+    rules.received(marked=False)  # (an unmarked token never starts it again)
+    assert rules.granted(waited=False).add == 0
+
+
+def test_a_throttle_with_retry_after_makes_the_instance_mark_its_tokens():
+    rules = TokenRules(probe=0.0)
+    rules.throttled(0.1)
+    assert rules.mark

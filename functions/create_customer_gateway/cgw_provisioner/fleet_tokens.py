@@ -122,6 +122,8 @@ class FleetTokenPolicy:
             return self.fallback.admit(latest_start)
         if token is None:
             return False
+        self.rules.received(token.marked)
+        self.tokens.marking = self.rules.mark
         self._held.token = token
         with self._lock:
             self._calling += 1
@@ -216,6 +218,7 @@ class FleetTokenPolicy:
         return token
 
     def _apply(self, token: Token, change: PoolChange) -> None:
+        self.tokens.marking = self.rules.mark
         try:
             if change.keep:
                 self.tokens.give_back(token)

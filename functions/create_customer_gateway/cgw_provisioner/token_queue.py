@@ -4,7 +4,8 @@ A call takes a token (ReceiveMessage; it turns invisible for the queue's visibil
 After a grant the instance holds it until `reuse_after_s` after it came, then deletes it and
 sends a copy: the fleet makes at most as many calls a second as the queue holds tokens. A
 copy is sent only when the delete worked (a stale receipt handle means the token is already
-visible again). The rules that decide what an answer does are token_rules.py's; this module
+visible again). A token's body says whether its sender's slow start is over (`marking`;
+token_rules.py). The rules that decide what an answer does are token_rules.py's; this module
 only moves tokens.
 
 Threads: any number call `take` or `take_some` (at most `receivers` receive at once); one
@@ -33,7 +34,8 @@ from .config import Endpoint
 from .credentials import Credentials
 from .destinations import MnsAccounts, mns_endpoint
 
-TOKEN_BODY = "token"
+TOKEN_BODY = "token"  # sent by an instance in slow start (a fresh deployment's first token)
+MARKED_BODY = "token past-slow-start"  # sent by an instance whose slow start is over
 EMPTY = "MessageNotExist"  # an empty queue (or too many long polls) answers this
 STALE = {"MessageNotExist", "ReceiptHandleError"}  # a receipt handle that expired
 WAITED_S = 0.05  # a receive that took longer than this waited for its token
@@ -50,6 +52,7 @@ class Token:
     receipt_handle: str
     received_at: float  # on the queue's clock
     waited: bool  # no token was there when asked: the pool held the fleet back
+    marked: bool = False  # its sender's slow start was over (MARKED_BODY)
 
 
 class MnsTokenQueue:
@@ -84,6 +87,7 @@ class MnsTokenQueue:
         self._seen_token = False  # this instance has had a token (the pool was seeded)
         self._seeded_at = -math.inf  # when this instance last looked whether to seed
         self.broken: TokenQueueError | None = None  # the returner's last failure
+        self.marking = False  # the tokens this instance sends carry MARKED_BODY
 
     def use(self, credentials: Credentials, region: str = "", account_id: str = "") -> None:
         """The invocation's credentials (STS credentials rotate), region and account (an ARN
@@ -120,15 +124,15 @@ class MnsTokenQueue:
                 if not self._seen_token and polls == 0:
                     wait = 0  # (a fresh instance looks at once: it may have to seed the pool)
                 polled = self._clock()
-                handles = self._receive(wait, most)
-                if handles:
+                received = self._receive(wait, most)
+                if received:
                     now = self._clock()
                     with self._lock:
-                        self.holding += len(handles)
+                        self.holding += len(received)
                         self._seen_token = True
                         self._empty_polls = 0
                     waited = polls > 0 or now - asked > WAITED_S
-                    return [Token(handle, now, waited) for handle in handles]
+                    return [Token(handle, now, waited, marked) for handle, marked in received]
                 polls += 1
                 with self._lock:
                     self._empty_polls += 1
@@ -148,7 +152,8 @@ class MnsTokenQueue:
         finally:
             self._receiving.release()
 
-    def _receive(self, wait_s: int, most: int) -> list[str]:
+    def _receive(self, wait_s: int, most: int) -> list[tuple[str, bool]]:
+        """(receipt handle, marked) of each token received."""
         with self._queue(wait_s + 2) as queue:
             try:
                 if most == 1:
@@ -159,7 +164,10 @@ class MnsTokenQueue:
                 if exc.type == EMPTY:
                     return []
                 raise
-        return [str(message.receipt_handle) for message in messages]
+        return [
+            (str(message.receipt_handle), message.message_body == MARKED_BODY)
+            for message in messages
+        ]
 
     def _seed_if_empty(self) -> None:
         """The first token of a fresh pool (or one that expired): only when the queue holds
@@ -173,7 +181,7 @@ class MnsTokenQueue:
         with self._queue(3) as queue:
             meta = queue.get_attributes()
             if meta.active_messages + meta.inactive_messages + meta.delay_messages == 0:
-                queue.send_message(Message(TOKEN_BODY))
+                queue.send_message(self._token_message())
 
     # -- giving back, removing, adding ----------------------------------------------------
     def give_back(self, token: Token) -> None:
@@ -255,7 +263,7 @@ class MnsTokenQueue:
         if token is None:
             try:
                 with self._queue(3) as queue:
-                    queue.send_message(Message(TOKEN_BODY))
+                    queue.send_message(self._token_message())
             finally:
                 with self._lock:
                     self._unsent -= 1
@@ -267,7 +275,7 @@ class MnsTokenQueue:
             self.holding -= 1
         if self._delete(token):
             with self._queue(3) as queue:
-                queue.send_message(Message(TOKEN_BODY))
+                queue.send_message(self._token_message())
 
     def _delete(self, token: Token) -> bool:
         """True when deleted; False when the handle was stale (the token is back already)."""
@@ -279,6 +287,9 @@ class MnsTokenQueue:
                     return False
                 raise
         return True
+
+    def _token_message(self) -> Message:
+        return Message(MARKED_BODY if self.marking else TOKEN_BODY)
 
     # -- the SDK ---------------------------------------------------------------------------
     @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from cgw_provisioner.validation import (
     RequestValidator,
     Violation,
     _compile_accept,
+    _ipv4_number,
     _UnmodelledSchemaError,
     load_schema,
 )
@@ -733,3 +735,17 @@ def test_a_schema_the_fast_check_does_not_model_uses_jsonschema_alone(schema):
     assert isinstance(RequestValidator(schema).validate(b"{}"), Rejection) == (
         "minProperties" in schema
     )
+
+
+@given(
+    st.ip_addresses(v=4).map(str)
+    | st.from_regex(r"\A[0-9.]{1,20}\Z")
+    | st.text(alphabet="0123456789.x ", max_size=20)
+)
+def test_the_refused_range_check_reads_an_address_as_ipaddress_does(text):
+    """_ipv4_number's direct reading of a dotted quad agrees with ipaddress on any string."""
+    try:
+        expected = int(ipaddress.IPv4Address(text))
+    except ValueError:
+        expected = None
+    assert _ipv4_number(text) == expected

@@ -162,8 +162,8 @@ def _request_echo(fields: Mapping[str, Any] | None) -> dict[str, Any] | None:
     Unknown fields keep their names but not their values: one may be a misspelt AuthKey."""
     if not isinstance(fields, Mapping):
         return None
-    safe = _json_safe(_masked(fields))
-    if len(json.dumps(safe, ensure_ascii=False).encode("utf-8")) > MAX_REQUEST_ECHO_BYTES:
+    safe, size = _safe_and_size(_masked(fields))
+    if size > MAX_REQUEST_ECHO_BYTES:
         return None
     return {key: (value if key in KNOWN_FIELDS else MASK) for key, value in safe.items()}
 
@@ -175,9 +175,24 @@ def _masked(fields: Mapping[str, Any]) -> dict[str, Any]:
 def _metadata_echo(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     if metadata is None:
         return None
-    safe = _json_safe(metadata)
-    size = len(json.dumps(safe, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    safe, size = _safe_and_size(metadata, _COMPACT_JSON)
     return safe if size <= MAX_METADATA_BYTES else None
+
+
+# Built once: json.dumps with options builds an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _safe_and_size(value: Any, encoder: json.JSONEncoder = _JSON) -> tuple[Any, int]:
+    """What _json_safe gives and the size of its JSON in UTF-8. A value that the encoder
+    writes and UTF-8 encodes as it is (a parsed request always, unless a lone surrogate came
+    from a JSON escape) is its own safe form: one encoding, no copy (the core's hot path)."""
+    try:
+        return value, len(encoder.encode(value).encode("utf-8"))
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        safe = _json_safe(value)
+        return safe, len(encoder.encode(safe).encode("utf-8"))
 
 
 def _json_safe(value: Any) -> Any:

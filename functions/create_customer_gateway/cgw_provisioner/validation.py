@@ -11,6 +11,7 @@ import ipaddress
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,6 +260,39 @@ def _compile_accept(schema: Any) -> Callable[[Any], bool]:
     extra = schema.get("additionalProperties", True)
     extra_ok = None if extra is True else _compile_accept(extra)
 
+    # A string or an object schema gets a closure of its own (the fast path runs one per
+    # field): the other types' keywords never apply to its values.
+    kind = schema.get("type")
+    if kind == "string":
+
+        def accept_string(value: Any) -> bool:
+            if not isinstance(value, str):
+                return False
+            length = len(value)
+            return (
+                min_length <= length
+                and (max_length is None or length <= max_length)
+                and (search is None or search(value) is not None)
+                and (format_ok is None or format_ok(value))
+            )
+
+        return accept_string
+    if kind == "object":
+
+        def accept_object(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return False
+            for name in required:
+                if name not in value:
+                    return False
+            for key, member in value.items():
+                check = properties.get(key, extra_ok)
+                if check is not None and not check(member):
+                    return False
+            return True
+
+        return accept_object
+
     def accept(value: Any) -> bool:
         if is_type is not None and not is_type(value):
             return False
@@ -360,14 +394,11 @@ def _parse(body: bytes) -> tuple[Any, bool]:
         ) from None
     if not text.strip(" \t\n\r"):
         raise _BodyError("not-json", "the request body is empty; a JSON object is expected")
-    had_repeats: list[bool] = []  # one True per object that repeated a key
+    _PARSING.repeats = False  # (set by _object_from_pairs, on this thread)
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=lambda pairs: _object_from_pairs(pairs, had_repeats),
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
+        if text.startswith("\ufeff"):  # (what json.loads says of it)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _BODY_DECODER.decode(text)
     except RecursionError:
         raise _BodyError("max-depth", f"the request nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as error:
@@ -376,14 +407,14 @@ def _parse(body: bytes) -> tuple[Any, bool]:
     if text.count("{") + text.count("[") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
         raise _BodyError("max-depth", f"the request nests deeper than {MAX_DEPTH} levels")
     # Valid UTF-8 decodes to no surrogate: only a \\uD800-\\uDFFF escape can make one.
-    return value, bool(had_repeats) or _SURROGATE_ESCAPE.search(text) is not None
+    return value, bool(_PARSING.repeats) or _SURROGATE_ESCAPE.search(text) is not None
 
 
-def _object_from_pairs(pairs: list[tuple[str, Any]], had_repeats: list[bool]) -> dict[str, Any]:
+def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) == len(pairs):
         return result
-    had_repeats.append(True)
+    _PARSING.repeats = True
     seen: set[str] = set()
     repeated = []
     for key, _ in pairs:
@@ -404,6 +435,18 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:20]} is out of range")
     return value
+
+
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # (built once)
+
+# One decoder for every body (json.loads with hooks would build one per call); what a parse
+# found out travels per thread, as invocations' threads parse at the same time.
+_PARSING = threading.local()
+_BODY_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_from_pairs,
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+)
 
 
 def _depth(value: Any) -> int:
@@ -473,16 +516,25 @@ def _named_violations(fields: Mapping[str, Any]) -> Iterator[Violation]:
 
 
 def _check_ip_address(value: Any) -> Iterator[Violation]:
-    try:
-        address = int(ipaddress.IPv4Address(value)) if isinstance(value, str) else None
-    except ValueError:
-        return  # the schema's format:ipv4 reports it
+    address = _ipv4_number(value) if isinstance(value, str) else None
     if address is None:
-        return
+        return  # the schema's type or format:ipv4 reports it
     for (first, last), (network, meaning) in zip(_REFUSED_SPANS, REFUSED_NETWORKS, strict=True):
         if first <= address <= last:
             message = f"IpAddress {value} is in the refused range {network} ({meaning})"
             yield _violation(["IpAddress"], "refused-range", message, raw=True)
+
+
+def _ipv4_number(value: str) -> int | None:
+    """The address as a number, None if it is not one. A plain dotted quad (nearly every
+    request) is read directly; anything else is ipaddress's to judge."""
+    if _DOTTED_QUAD.fullmatch(value):
+        a, b, c, d = value.split(".")
+        return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    try:
+        return int(ipaddress.IPv4Address(value))
+    except ValueError:
+        return None
 
 
 def _check_name(value: Any) -> Iterator[Violation]:
@@ -554,11 +606,7 @@ def _check_tags(value: Any) -> Iterator[Violation]:
 
 def _check_metadata(value: Any) -> Iterator[Violation]:
     if isinstance(value, dict):
-        size = len(
-            json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
-                "utf-8", "surrogatepass"
-            )
-        )
+        size = len(_COMPACT_JSON.encode(value).encode("utf-8", "surrogatepass"))
         if size > MAX_METADATA_BYTES:
             yield _violation(
                 ["Metadata"],

@@ -14,14 +14,17 @@ from cgw_provisioner.outcomes import (
     FAILED,
     MASK,
     MAX_DETAILS,
+    MAX_REQUEST_ECHO_BYTES,
     Outcome,
     OutcomeError,
     _json_safe,
+    _metadata_echo,
+    _request_echo,
     event_source,
     rejected,
     to_cloud_event,
 )
-from cgw_provisioner.validation import RequestValidator
+from cgw_provisioner.validation import KNOWN_FIELDS, MAX_METADATA_BYTES, RequestValidator
 
 SOURCE = event_source(
     "cn-shanghai", "1234567890123456", "cgw-provisioner", "create-customer-gateway"
@@ -291,3 +294,27 @@ def test_the_json_safe_copy_is_the_json_round_trip(value):
     copy = _json_safe(value)
     assert copy == expected
     assert json.dumps(copy, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text(max_size=8) | st.sampled_from(["Metadata", "AuthKey"]), json_like))
+def test_the_echoes_write_what_the_json_safe_copy_writes(fields):
+    """The echoes skip the copy when the value encodes as it is: the JSON is the same."""
+    safe = _json_safe({k: (MASK if k == "AuthKey" else v) for k, v in fields.items()})
+    size = len(json.dumps(safe, ensure_ascii=False).encode("utf-8"))
+    expected = (
+        None
+        if size > MAX_REQUEST_ECHO_BYTES
+        else {k: (v if k in KNOWN_FIELDS else MASK) for k, v in safe.items()}
+    )
+    echo = _request_echo(fields)
+    assert json.dumps(echo, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)
+    json.dumps(echo, ensure_ascii=False).encode("utf-8")  # (no lone surrogate left)
+    metadata = fields.get("Metadata")
+    if isinstance(metadata, dict):
+        copy = _json_safe(metadata)
+        compact = json.dumps(copy, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        expected_metadata = copy if len(compact) <= MAX_METADATA_BYTES else None
+        written = json.dumps(_metadata_echo(metadata), ensure_ascii=False)
+        assert written == json.dumps(expected_metadata, ensure_ascii=False)

@@ -260,58 +260,40 @@ def _compile_accept(schema: Any) -> Callable[[Any], bool]:
     extra = schema.get("additionalProperties", True)
     extra_ok = None if extra is True else _compile_accept(extra)
 
+    def string_ok(value: str) -> bool:
+        length = len(value)
+        return (
+            min_length <= length
+            and (max_length is None or length <= max_length)
+            and (search is None or search(value) is not None)
+            and (format_ok is None or format_ok(value))
+        )
+
+    def object_ok(value: dict[str, Any]) -> bool:
+        for name in required:
+            if name not in value:
+                return False
+        for key, member in value.items():
+            check = properties.get(key, extra_ok)
+            if check is not None and not check(member):
+                return False
+        return True
+
     # A string or an object schema gets a closure of its own (the fast path runs one per
     # field): the other types' keywords never apply to its values.
     kind = schema.get("type")
     if kind == "string":
-
-        def accept_string(value: Any) -> bool:
-            if not isinstance(value, str):
-                return False
-            length = len(value)
-            return (
-                min_length <= length
-                and (max_length is None or length <= max_length)
-                and (search is None or search(value) is not None)
-                and (format_ok is None or format_ok(value))
-            )
-
-        return accept_string
+        return lambda value: isinstance(value, str) and string_ok(value)
     if kind == "object":
-
-        def accept_object(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return False
-            for name in required:
-                if name not in value:
-                    return False
-            for key, member in value.items():
-                check = properties.get(key, extra_ok)
-                if check is not None and not check(member):
-                    return False
-            return True
-
-        return accept_object
+        return lambda value: isinstance(value, dict) and object_ok(value)
 
     def accept(value: Any) -> bool:
         if is_type is not None and not is_type(value):
             return False
         if isinstance(value, str):
-            length = len(value)
-            return (
-                min_length <= length
-                and (max_length is None or length <= max_length)
-                and (search is None or search(value) is not None)
-                and (format_ok is None or format_ok(value))
-            )
+            return string_ok(value)
         if isinstance(value, dict):
-            if any(name not in value for name in required):
-                return False
-            for key, member in value.items():
-                check = properties.get(key, extra_ok)
-                if check is not None and not check(member):
-                    return False
-            return True
+            return object_ok(value)
         if isinstance(value, list):
             if max_items is not None and len(value) > max_items:
                 return False
